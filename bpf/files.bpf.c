@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Opens of secret files through open, openat, openat2 and creat, filtered in the kernel by inode and name. */
+#include "lib/common.h"
+#include "lib/names.h"
+#include "lib/path.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define CW_O_CREAT_WRONLY_TRUNC (01000 | 01 | 0100)
+
+struct cw_open_args {
+	int dirfd;
+	const char *path;
+	__u32 flags;
+	__u32 mode;
+};
+
+struct cw_slash_scan {
+	int end;  /* index of the path's NUL */
+	int last; /* index of the last '/', or -1 */
+	int prev; /* index of the '/' before it, or -1 */
+};
+
+/* One step of a backwards scan for the last two '/' (a bpf_loop callback, verified once). */
+static long cw_slash_step(__u32 i, void *ctx)
+{
+	struct cw_slash_scan *scan = ctx;
+	__u32 zero = 0;
+	struct cw_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	int idx = scan->end - 1 - (int)i;
+
+	if (!s || idx < 0)
+		return 1;
+	if (s->path[idx & (CW_PATH_LEN - 1)] != '/')
+		return 0;
+	if (scan->last < 0) {
+		scan->last = idx;
+		return 0;
+	}
+	scan->prev = idx;
+	return 1;
+}
+
+/* Looks at the last two components of the path the process asked for: the only view of a failed open.
+ * Only the tail (two names of up to CW_NAME_KEY_LEN bytes) is examined. */
+static __always_inline int cw_failed_open_is_candidate(const char *upath)
+{
+	__u32 zero = 0;
+	struct cw_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	struct cw_slash_scan scan = {.last = -1, .prev = -1};
+	long n;
+
+	if (!s)
+		return 0;
+	n = bpf_probe_read_user_str(s->path, CW_PATH_LEN, upath);
+	if (n <= 1)
+		return 0;
+	scan.end = n - 1;
+	bpf_loop(2 * (CW_NAME_KEY_LEN + 1) + 1, cw_slash_step, &scan, 0);
+
+	__u32 base = scan.last + 1;
+	__u32 base_len = scan.end - base;
+	__u32 parent = scan.prev + 1;
+	__u32 parent_len = scan.last > 0 ? scan.last - parent : 0;
+
+	/* The names are read again from the process's memory: map pointers cannot cross into a global function. */
+	return cw_name_is_candidate((unsigned long)upath + base, base_len, (unsigned long)upath + parent, parent_len, 1);
+}
+
+static __always_inline int cw_on_open_exit(long ret, __u16 syscall, const struct cw_open_args *args)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct cw_inode_key key = {};
+	struct file *file = NULL;
+	__u32 catalog_id = 0;
+	__u8 match;
+
+	if (cw_is_agent())
+		return 0;
+	if (ret >= 0) {
+		struct cw_inode_value *known;
+		struct inode *inode;
+
+		file = cw_fd_file(task, ret);
+		if (!file)
+			return 0;
+		inode = BPF_CORE_READ(file, f_inode);
+		key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+		key.ino = BPF_CORE_READ(inode, i_ino);
+		known = bpf_map_lookup_elem(&secret_inodes, &key);
+		if (known) {
+			match = CW_MATCH_INODE;
+			catalog_id = known->catalog_id;
+		} else {
+			struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
+			struct dentry *dir = BPF_CORE_READ(dentry, d_parent);
+			const char *name = (const char *)BPF_CORE_READ(dentry, d_name.name);
+			const char *dir_name = (const char *)BPF_CORE_READ(dir, d_name.name);
+
+			if (!cw_name_is_candidate((unsigned long)name, BPF_CORE_READ(dentry, d_name.len),
+						  (unsigned long)dir_name, BPF_CORE_READ(dir, d_name.len), 0))
+				return 0;
+			if (bpf_map_lookup_elem(&not_secret, &key))
+				return 0;
+			match = CW_MATCH_NAME;
+		}
+	} else {
+		if (!cw_failed_open_is_candidate(args->path))
+			return 0;
+		match = CW_MATCH_FAILED_NAME;
+	}
+
+	struct cw_file_open *rec = cw_reserve(CW_PROG_FILE_OPEN, sizeof(*rec));
+
+	if (!rec)
+		return 0;
+	cw_fill_header(&rec->hdr, task, CW_REC_FILE_OPEN, sizeof(*rec));
+	rec->ret = ret;
+	rec->dev = key.dev;
+	rec->ino = key.ino;
+	rec->flags = args->flags;
+	rec->mode = args->mode;
+	rec->dirfd = args->dirfd;
+	rec->syscall = syscall;
+	rec->match = match;
+	rec->_pad0 = 0;
+	rec->catalog_id = catalog_id;
+	long n = bpf_probe_read_user_str(rec->path, sizeof(rec->path), args->path);
+
+	rec->path_len = n > 0 ? n - 1 : 0;
+	if (n <= 0)
+		rec->path[0] = '\0';
+	rec->resolved_len = 0;
+	rec->resolved[0] = '\0';
+	if (match == CW_MATCH_NAME)
+		rec->resolved_len = cw_resolve_path(file, rec->resolved);
+	bpf_ringbuf_submit(rec, 0);
+	return 0;
+}
+
+static __always_inline struct pt_regs *cw_syscall_regs(void)
+{
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
+
+SEC("tp/syscalls/sys_exit_openat")
+int cw_exit_openat(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs = cw_syscall_regs();
+	struct cw_open_args args = {
+		.dirfd = PT_REGS_PARM1_CORE_SYSCALL(regs),
+		.path = (const char *)PT_REGS_PARM2_CORE_SYSCALL(regs),
+		.flags = PT_REGS_PARM3_CORE_SYSCALL(regs),
+		.mode = PT_REGS_PARM4_CORE_SYSCALL(regs),
+	};
+
+	return cw_on_open_exit(ctx->ret, CW_SYS_OPENAT, &args);
+}
+
+SEC("tp/syscalls/sys_exit_openat2")
+int cw_exit_openat2(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs = cw_syscall_regs();
+	struct open_how how = {};
+	struct cw_open_args args = {
+		.dirfd = PT_REGS_PARM1_CORE_SYSCALL(regs),
+		.path = (const char *)PT_REGS_PARM2_CORE_SYSCALL(regs),
+	};
+
+	bpf_probe_read_user(&how, sizeof(how), (void *)PT_REGS_PARM3_CORE_SYSCALL(regs));
+	args.flags = how.flags;
+	args.mode = how.mode;
+	return cw_on_open_exit(ctx->ret, CW_SYS_OPENAT2, &args);
+}
+
+SEC("tp/syscalls/sys_exit_open")
+int cw_exit_open(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs = cw_syscall_regs();
+	struct cw_open_args args = {
+		.dirfd = -100, /* AT_FDCWD */
+		.path = (const char *)PT_REGS_PARM1_CORE_SYSCALL(regs),
+		.flags = PT_REGS_PARM2_CORE_SYSCALL(regs),
+		.mode = PT_REGS_PARM3_CORE_SYSCALL(regs),
+	};
+
+	return cw_on_open_exit(ctx->ret, CW_SYS_OPEN, &args);
+}
+
+SEC("tp/syscalls/sys_exit_creat")
+int cw_exit_creat(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs = cw_syscall_regs();
+	struct cw_open_args args = {
+		.dirfd = -100, /* AT_FDCWD */
+		.path = (const char *)PT_REGS_PARM1_CORE_SYSCALL(regs),
+		.flags = CW_O_CREAT_WRONLY_TRUNC,
+		.mode = PT_REGS_PARM2_CORE_SYSCALL(regs),
+	};
+
+	return cw_on_open_exit(ctx->ret, CW_SYS_CREAT, &args);
+}

@@ -1,0 +1,80 @@
+/* What every probe family needs: the record header, ring-buffer reservation with loss counting, and the self filter. */
+#ifndef CW_COMMON_H
+#define CW_COMMON_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+
+#include "credwatch_abi.h"
+#include "lib/maps.h"
+
+/* Set by the agent before load: its own process, whose reads of secrets (for fingerprinting) are not events. */
+const volatile __u32 cw_agent_tgid = 0;
+
+static __always_inline int cw_is_agent(void)
+{
+	return cw_agent_tgid != 0 && (bpf_get_current_pid_tgid() >> 32) == cw_agent_tgid;
+}
+
+static __always_inline void cw_count(__u32 prog, int lost)
+{
+	struct cw_prog_stats *s = bpf_map_lookup_elem(&stats, &prog);
+
+	if (!s)
+		return;
+	/* Per-CPU slot and programs do not nest on one CPU: plain increments are safe. */
+	if (lost)
+		s->lost++;
+	else
+		s->emitted++;
+}
+
+/* Reserves a record or counts it as lost. */
+static __always_inline void *cw_reserve(__u32 prog, __u32 size)
+{
+	void *rec = bpf_ringbuf_reserve(&events, size, 0);
+
+	cw_count(prog, rec == NULL);
+	return rec;
+}
+
+static __always_inline void cw_fill_header(struct cw_header *h, struct task_struct *task, __u16 kind,
+					   __u32 size)
+{
+	const struct cred *cred = BPF_CORE_READ(task, real_cred);
+
+	h->kind = kind;
+	h->abi_version = CW_ABI_VERSION;
+	h->size = size;
+	h->ts_ns = bpf_ktime_get_boot_ns();
+	h->start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->pid = BPF_CORE_READ(task, pid);
+	h->tgid = BPF_CORE_READ(task, tgid);
+	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	h->uid = BPF_CORE_READ(cred, uid.val);
+	h->gid = BPF_CORE_READ(cred, gid.val);
+	h->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	BPF_CORE_READ_STR_INTO(&h->comm, task, comm);
+}
+
+/* The struct file behind a descriptor of the current task, or NULL. */
+static __always_inline struct file *cw_fd_file(struct task_struct *task, long fd)
+{
+	struct fdtable *fdt;
+	struct file **fds;
+	struct file *file = NULL;
+
+	if (fd < 0)
+		return NULL;
+	fdt = BPF_CORE_READ(task, files, fdt);
+	if ((unsigned long)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	return file;
+}
+
+#endif /* CW_COMMON_H */

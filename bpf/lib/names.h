@@ -1,0 +1,59 @@
+/* The in-kernel name filter: does a file, by its name or its directory's name, match a catalog name selector? */
+#ifndef CW_NAMES_H
+#define CW_NAMES_H
+
+#include "lib/common.h"
+
+/* name points to kernel memory, or to user memory when user is set. */
+static __always_inline int cw_lookup_name(__u8 kind, const char *name, __u32 len, __u32 user)
+{
+	struct cw_name_key key = {};
+	__u32 n = len;
+
+	if (n == 0 || n > CW_NAME_KEY_LEN)
+		return 0;
+	key.kind = kind;
+	key.len = n;
+	/* Masked in asm: the compiler would drop a C mask it can prove redundant, and the verifier
+	 * may be looking at an unbounded register copy of len. */
+	asm volatile("%[n] &= 31" : [n] "+r"(n));
+	if (user)
+		bpf_probe_read_user(key.name, n, name);
+	else
+		bpf_probe_read_kernel(key.name, n, name);
+	return bpf_map_lookup_elem(&secret_names, &key) != NULL;
+}
+
+/*
+ * name: the file's name, len bytes; parent: its directory's name, parent_len bytes; both in kernel
+ * memory, or in user memory when user is set. A global function taking plain addresses, so that the
+ * verifier checks it once rather than at every call.
+ */
+__noinline int cw_name_is_candidate(unsigned long name_addr, __u32 len, unsigned long parent_addr, __u32 parent_len,
+				    __u32 user)
+{
+	const char *name = (const char *)name_addr;
+	const char *parent = (const char *)parent_addr;
+	__u32 zero = 0;
+	struct cw_file_filter *filter = bpf_map_lookup_elem(&file_filter, &zero);
+
+	if (!filter || len == 0)
+		return 0;
+	if (cw_lookup_name(CW_NAME_EXACT, name, len, user))
+		return 1;
+	if (filter->use_parent && cw_lookup_name(CW_NAME_PARENT, parent, parent_len, user))
+		return 1;
+#pragma unroll
+	for (int i = 0; i < CW_FILTER_LENS; i++) {
+		__u32 p = filter->prefix_lens[i];
+		__u32 s = filter->suffix_lens[i];
+
+		if (p && p <= len && cw_lookup_name(CW_NAME_PREFIX, name, p, user))
+			return 1;
+		if (s && s <= len && cw_lookup_name(CW_NAME_SUFFIX, name + (len - s), s, user))
+			return 1;
+	}
+	return 0;
+}
+
+#endif /* CW_NAMES_H */

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Outbound connect() on IPv4, IPv6 and Unix sockets, with its result. */
+#include "lib/common.h"
+#include <bpf/bpf_endian.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define CW_AF_UNIX 1
+#define CW_AF_INET 2
+#define CW_AF_INET6 10
+
+SEC("tp/syscalls/sys_exit_connect")
+int cw_exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs;
+	const void *uaddr;
+	__u16 family = 0;
+	int fd;
+
+	if (cw_is_agent())
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	uaddr = (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+	if (bpf_probe_read_user(&family, sizeof(family), uaddr))
+		return 0;
+	if (family != CW_AF_INET && family != CW_AF_INET6 && family != CW_AF_UNIX)
+		return 0;
+
+	struct cw_connect *rec = cw_reserve(CW_PROG_CONNECT, sizeof(*rec));
+
+	if (!rec)
+		return 0;
+	cw_fill_header(&rec->hdr, task, CW_REC_CONNECT, sizeof(*rec));
+	rec->ret = ctx->ret;
+	rec->fd = fd;
+	rec->addrlen = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	rec->family = family;
+	rec->sock_type = 0;
+	rec->port = 0;
+	rec->unix_path_len = 0;
+	rec->_pad = 0;
+	__builtin_memset(rec->addr, 0, sizeof(rec->addr));
+	rec->unix_path[0] = '\0';
+
+	struct file *file = cw_fd_file(task, fd);
+
+	if (file) {
+		struct socket *sock = BPF_CORE_READ(file, private_data);
+
+		rec->sock_type = BPF_CORE_READ(sock, type);
+	}
+	if (family == CW_AF_INET) {
+		struct sockaddr_in sin = {};
+
+		bpf_probe_read_user(&sin, sizeof(sin), uaddr);
+		rec->port = bpf_ntohs(sin.sin_port);
+		__builtin_memcpy(rec->addr, &sin.sin_addr, 4);
+	} else if (family == CW_AF_INET6) {
+		struct sockaddr_in6 sin6 = {};
+
+		bpf_probe_read_user(&sin6, sizeof(sin6), uaddr);
+		rec->port = bpf_ntohs(sin6.sin6_port);
+		__builtin_memcpy(rec->addr, &sin6.sin6_addr, 16);
+	} else {
+		__u32 len = rec->addrlen;
+
+		/* sun_path is not NUL terminated when it fills the address; abstract names start with NUL. */
+		if (len > sizeof(__u16) + CW_UNIX_PATH_LEN)
+			len = sizeof(__u16) + CW_UNIX_PATH_LEN;
+		if (len > sizeof(__u16)) {
+			len -= sizeof(__u16);
+			bpf_probe_read_user(rec->unix_path, len & 127, (const char *)uaddr + sizeof(__u16));
+			rec->unix_path_len = len;
+		}
+	}
+	bpf_ringbuf_submit(rec, 0);
+	return 0;
+}

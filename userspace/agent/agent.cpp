@@ -1,0 +1,270 @@
+// Agent start-up, the per-record pipeline, periodic duties (counters, expiry, catalog rescan), shutdown.
+#include "agent/agent.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/live_feed.h"
+#include "catalog/catalog_scanner.h"
+#include "common/log.h"
+#include "common/time.h"
+#include "decode/record_decoder.h"
+#include "enrich/proc_source.h"
+#include "enrich/process_table.h"
+#include "sensor/bpf_sensor.h"
+#include "sensor/kernel_features.h"
+#include "store/database.h"
+#include "store/event_writer.h"
+#include "version.h"
+
+extern "C" {
+#include "credwatch_abi.h"
+}
+
+namespace credwatch {
+
+namespace {
+
+std::string host_name() {
+  char buf[256] = {};
+  gethostname(buf, sizeof(buf) - 1);
+  return buf;
+}
+
+}  // namespace
+
+struct Agent::Impl {
+  Config config;
+  AgentOptions options;
+  std::shared_ptr<spdlog::logger> log = component_logger("agent");
+
+  SecretCatalog catalog;
+  BootClock clock;
+  RecordDecoder decoder{clock};
+  std::unique_ptr<LinuxProcSource> proc;
+  std::unique_ptr<ProcessTable> processes;
+  std::unique_ptr<Database> db;
+  std::unique_ptr<EventWriter> writer;
+  std::unique_ptr<BpfSensor> sensor;
+  LiveFeed feed{stdout, false};
+  int64_t run_id = 0;
+
+  // Counters for what never reaches the store, reported as `lost` events and sensor_stats rows.
+  uint64_t decode_errors = 0;
+  uint64_t candidates_rejected = 0;
+  std::map<std::string, ProgramCounters> last_counters;
+  uint64_t last_decode_errors = 0;
+  uint64_t last_dropped = 0;
+  WallNs window_start = 0;
+
+  Impl(Config c, AgentOptions o) : config(std::move(c)), options(o), catalog(config.secret_catalog()) {}
+
+  void start();
+  void on_record(std::span<const uint8_t> data);
+  void classify_open(Event &ev);
+  void record(Event ev);
+  void report_counters(WallNs now);
+  void load_catalog_into_kernel(bool full);
+  void stop();
+};
+
+Agent::Agent(Config config, AgentOptions options) : impl_(std::make_unique<Impl>(std::move(config), options)) {}
+
+Agent::~Agent() = default;
+
+void Agent::Impl::start() {
+  if (geteuid() != 0) log->warn("not running as root: loading BPF programs will probably fail");
+  if (config.node_name.empty()) config.node_name = host_name();
+
+  db = std::make_unique<Database>(Database::open(config.database));
+  log->info("database {} (schema {})", config.database, db->schema_version());
+
+  SensorOptions sensor_options;
+  sensor_options.ring_buffer_bytes = config.ring_buffer_mb << 20;
+  sensor_options.agent_tgid = static_cast<uint32_t>(getpid());
+  sensor_options.process = config.probe_process;
+  sensor_options.files = config.probe_files;
+  sensor_options.net = config.probe_net;
+  sensor = std::make_unique<BpfSensor>(sensor_options, [this](std::span<const uint8_t> d) { on_record(d); });
+
+  nlohmann::json hooks = nlohmann::json::object();
+  for (const auto &[family, status] : sensor->family_status()) {
+    hooks[family] = status;
+    log->info("probe family {}: {}", family, status);
+  }
+  for (const auto &h : sensor->hooks())
+    if (!h.attached) log->debug("{}/{} ({}) not attached: {}", h.family, h.program, h.hook, h.reason);
+  {
+    auto insert = db->prepare(
+        "INSERT INTO agent_runs(started_ns, version, abi_version, node, hooks) VALUES (?, ?, ?, ?, ?)");
+    insert.bind(1, wall_now_ns())
+        .bind(2, std::string(kVersion))
+        .bind(3, static_cast<int64_t>(CW_ABI_VERSION))
+        .bind(4, config.node_name)
+        .bind(5, hooks.dump())
+        .step();
+    run_id = db->last_insert_id();
+  }
+  writer = std::make_unique<EventWriter>(*db, run_id, config.max_queue);
+
+  load_catalog_into_kernel(true);
+
+  // Attach first, then seed: a process that starts in between is seen by both, never by neither.
+  std::string cgroup_root = KernelFeatures::cgroup2_mount();
+  proc = std::make_unique<LinuxProcSource>("/proc", cgroup_root);
+  processes = std::make_unique<ProcessTable>(*proc);
+  auto seeded = processes->seed(wall_now_ns());
+  for (const auto &p : seeded) writer->submit(p);
+  log->info("process table seeded with {} processes from /proc", seeded.size());
+
+  feed = LiveFeed(stdout, options.live_feed);
+  window_start = wall_now_ns();
+  log->info("credwatch {} recording to {} (node {})", kVersion, config.database, config.node_name);
+}
+
+void Agent::Impl::load_catalog_into_kernel(bool full) {
+  auto &maps = sensor->secret_maps();
+  if (!maps.available()) return;
+  if (full) maps.load_name_filter(catalog.kernel_filter());
+  CatalogScanner scanner(catalog, config.kubelet_root, CatalogScanner::home_directories());
+  size_t added = 0;
+  for (const auto &s : scanner.scan()) {
+    if (maps.add_secret_inode(s.dev, s.ino, s.catalog_id))
+      ++added;
+    else
+      log->warn("secret_inodes map is full; {} is covered by the name filter only", s.path);
+    log->debug("catalog: {} is {} (dev {} ino {})", s.path, catalog.by_id(s.catalog_id)->name, s.dev, s.ino);
+  }
+  if (full) log->info("catalog: {} entries, {} secret files found on this node", catalog.entries().size(), added);
+}
+
+void Agent::Impl::on_record(std::span<const uint8_t> data) {
+  DecodeResult result = decoder.decode(data);
+  if (auto *err = std::get_if<DecodeError>(&result)) {
+    ++decode_errors;
+    if (decode_errors <= 10 || decode_errors % 10000 == 0)
+      log->warn("undecodable record #{}: {}", decode_errors, err->reason);
+    return;
+  }
+  Event &ev = std::get<Event>(result);
+  if (const ProcessInfo *changed = processes->apply(ev)) writer->submit(*changed);
+  if (ev.kind == EventKind::FileOpen) {
+    classify_open(ev);
+    if (std::get<FileOpenDetails>(ev.details).catalog_entry.empty()) return;  // not a secret after all
+  }
+  record(std::move(ev));
+}
+
+// The kernel reports candidates; the catalog decides on the whole path and teaches the kernel the verdict.
+void Agent::Impl::classify_open(Event &ev) {
+  auto &d = std::get<FileOpenDetails>(ev.details);
+  d.path = absolute_open_path(*proc, ev.process.tgid, d);
+  const CatalogEntry *entry = nullptr;
+  if (d.match == OpenMatch::Inode) entry = catalog.by_id(d.catalog_id);
+  if (!entry) entry = catalog.match(d.path);
+  if (!entry && !d.resolved.empty()) entry = catalog.match(d.resolved);
+  if (d.match == OpenMatch::Name) {
+    if (entry)
+      sensor->secret_maps().add_secret_inode(d.dev, d.ino, entry->id);
+    else
+      sensor->secret_maps().mark_not_secret(d.dev, d.ino);
+  }
+  if (!entry) {
+    ++candidates_rejected;
+    return;
+  }
+  d.catalog_id = entry->id;
+  d.catalog_entry = entry->name;
+  d.credential_kind = entry->kind;
+}
+
+void Agent::Impl::record(Event ev) {
+  feed.print(ev);
+  writer->submit(std::move(ev));
+}
+
+void Agent::Impl::report_counters(WallNs now) {
+  auto lost_event = [&](const std::string &source, uint64_t count, const std::string &reason) {
+    Event ev;
+    ev.kind = EventKind::Lost;
+    ev.time_ns = now;
+    ev.process.comm = "credwatch";
+    ev.process.tgid = ev.process.pid = static_cast<uint32_t>(getpid());
+    ev.details = LostDetails{source, count, reason, window_start};
+    log->warn("{} record(s) lost in {} since {}: {}", count, source, format_rfc3339(window_start), reason);
+    record(std::move(ev));
+  };
+  for (const auto &c : sensor->counters()) {
+    auto &last = last_counters[c.program];
+    uint64_t emitted = c.emitted - last.emitted, lost = c.lost - last.lost;
+    if (emitted || lost) writer->submit(StatsRow{now, c.program, emitted, lost});
+    if (lost) lost_event(c.program, lost, "ring buffer full");
+    last = c;
+  }
+  if (uint64_t n = decode_errors - last_decode_errors) {
+    writer->submit(StatsRow{now, "decode", 0, n});
+    lost_event("decode", n, "undecodable records");
+    last_decode_errors = decode_errors;
+  }
+  uint64_t dropped = writer->stats().dropped;
+  if (uint64_t n = dropped - last_dropped) {
+    writer->submit(StatsRow{now, "queue", 0, n});
+    lost_event("queue", n, "store queue full or write failed");
+    last_dropped = dropped;
+  }
+  window_start = now;
+}
+
+void Agent::Impl::stop() {
+  WallNs now = wall_now_ns();
+  if (sensor && writer) {
+    sensor->poll(0);  // take what is already in the ring buffer
+    report_counters(now);
+  }
+  if (writer) {
+    writer->flush();
+    writer->stop();
+    auto stats = writer->stats();
+    log->info("stopped: {} events written in {} batches, {} dropped", stats.events_written, stats.batches,
+              stats.dropped);
+  }
+  sensor.reset();
+  if (db && run_id) {
+    auto update = db->prepare("UPDATE agent_runs SET stopped_ns = ? WHERE id = ?");
+    update.bind(1, now).bind(2, run_id).step();
+  }
+}
+
+void Agent::run(const std::atomic<bool> &stop) {
+  Impl &a = *impl_;
+  a.start();
+  using Clock = std::chrono::steady_clock;
+  auto next_stats = Clock::now() + std::chrono::nanoseconds(a.config.stats_interval_ns);
+  auto next_rescan = Clock::now() + std::chrono::nanoseconds(a.config.catalog_rescan_ns);
+  auto next_expire = Clock::now() + std::chrono::seconds(1);
+  while (!stop.load()) {
+    int n = a.sensor->poll(100);
+    if (n < 0) a.log->warn("ring buffer poll failed: {}", strerror(-n));
+    auto now = Clock::now();
+    if (now >= next_stats) {
+      a.clock.refresh();
+      a.report_counters(wall_now_ns());
+      next_stats = now + std::chrono::nanoseconds(a.config.stats_interval_ns);
+    }
+    if (now >= next_expire) {
+      a.processes->expire(wall_now_ns());
+      next_expire = now + std::chrono::seconds(1);
+    }
+    if (now >= next_rescan) {
+      a.load_catalog_into_kernel(false);
+      next_rescan = now + std::chrono::nanoseconds(a.config.catalog_rescan_ns);
+    }
+  }
+  a.stop();
+}
+
+}  // namespace credwatch

@@ -1,0 +1,27 @@
+// Every `credwatch` subcommand registers itself on the CLI11 app here.
+#pragma once
+
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace credwatch {
+
+void add_agent_command(CLI::App &app);
+void add_events_command(CLI::App &app);
+void add_stats_command(CLI::App &app);
+void add_version_command(CLI::App &app);
+
+// The database path for commands that read the store: --db, else $CREDWATCH_DB, else the default.
+std::string resolve_db_path(const std::string &flag);
+
+// True when stdout is a terminal and NO_COLOR is unset.
+bool stdout_wants_colour();
+
+// Set by SIGINT/SIGTERM handlers installed with install_stop_handlers().
+bool stop_requested();
+void install_stop_handlers();
+
+}  // namespace credwatch

@@ -1,0 +1,182 @@
+// Config parsing with yaml-cpp, strict about keys and types, with positions in every error.
+#include "config/config.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "common/time.h"
+
+namespace credwatch {
+
+namespace {
+
+class Parser {
+ public:
+  explicit Parser(std::string source) : source_(std::move(source)) {}
+
+  [[noreturn]] void fail(const YAML::Node &node, const std::string &what) const {
+    const YAML::Mark mark = node.Mark();
+    std::ostringstream out;
+    out << source_;
+    if (mark.line >= 0) out << ":" << mark.line + 1 << ":" << mark.column + 1;
+    out << ": " << what;
+    throw ConfigError(out.str());
+  }
+
+  void check_keys(const YAML::Node &map, const std::string &where, const std::set<std::string> &allowed) const {
+    if (!map.IsMap()) fail(map, where + " must be a mapping");
+    for (const auto &kv : map) {
+      auto key = kv.first.as<std::string>();
+      if (!allowed.count(key)) {
+        std::string list;
+        for (const auto &a : allowed) list += (list.empty() ? "" : ", ") + a;
+        fail(kv.first, "unknown key '" + key + "' in " + where + " (expected one of: " + list + ")");
+      }
+    }
+  }
+
+  std::string string(const YAML::Node &node, const std::string &key) const {
+    if (!node.IsScalar()) fail(node, "'" + key + "' must be a string");
+    return node.as<std::string>();
+  }
+
+  bool boolean(const YAML::Node &node, const std::string &key) const {
+    bool value;
+    if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value)) fail(node, "'" + key + "' must be true or false");
+    return value;
+  }
+
+  uint64_t unsigned_int(const YAML::Node &node, const std::string &key, uint64_t min, uint64_t max) const {
+    uint64_t value;
+    if (!node.IsScalar() || !YAML::convert<uint64_t>::decode(node, value) || node.as<std::string>().find('-') != std::string::npos)
+      fail(node, "'" + key + "' must be a whole number");
+    if (value < min || value > max)
+      fail(node, "'" + key + "' must be between " + std::to_string(min) + " and " + std::to_string(max));
+    return value;
+  }
+
+  int64_t duration(const YAML::Node &node, const std::string &key) const {
+    std::string text = string(node, key);
+    try {
+      int64_t ns = parse_duration_ns(text);
+      if (ns <= 0) fail(node, "'" + key + "' must be positive");
+      return ns;
+    } catch (const std::invalid_argument &e) {
+      fail(node, "'" + key + "': " + e.what());
+    }
+  }
+
+  std::vector<std::string> strings(const YAML::Node &node, const std::string &key) const {
+    if (node.IsScalar()) return {node.as<std::string>()};
+    if (!node.IsSequence()) fail(node, "'" + key + "' must be a list of strings");
+    std::vector<std::string> out;
+    for (const auto &item : node) out.push_back(string(item, key));
+    return out;
+  }
+
+  Config parse(const std::string &text) const {
+    Config cfg;
+    cfg.source = source_;
+    YAML::Node root;
+    try {
+      root = YAML::Load(text);
+    } catch (const YAML::ParserException &e) {
+      std::ostringstream out;
+      out << source_ << ":" << e.mark.line + 1 << ":" << e.mark.column + 1 << ": invalid YAML: " << e.msg;
+      throw ConfigError(out.str());
+    }
+    if (!root || root.IsNull()) return cfg;  // an empty file means all defaults
+    check_keys(root, "the config",
+               {"database", "node_name", "trust_domain", "kubelet_root", "log_level", "log_format", "ring_buffer_mb",
+                "max_queue", "stats_interval", "catalog_rescan_interval", "probes", "catalog"});
+    if (auto n = root["database"]) cfg.database = string(n, "database");
+    if (auto n = root["node_name"]) cfg.node_name = string(n, "node_name");
+    if (auto n = root["trust_domain"]) {
+      cfg.trust_domain = string(n, "trust_domain");
+      if (cfg.trust_domain.empty() || cfg.trust_domain.find_first_of("/: ") != std::string::npos)
+        fail(n, "'trust_domain' must be a DNS-style name such as cluster.local");
+    }
+    if (auto n = root["kubelet_root"]) cfg.kubelet_root = string(n, "kubelet_root");
+    if (auto n = root["log_level"]) {
+      cfg.log_level = string(n, "log_level");
+      static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "warning", "error", "critical", "off"};
+      if (!levels.count(cfg.log_level)) fail(n, "'log_level' must be one of trace, debug, info, warn, error, off");
+    }
+    if (auto n = root["log_format"]) {
+      cfg.log_format = string(n, "log_format");
+      if (cfg.log_format != "auto" && cfg.log_format != "human" && cfg.log_format != "json")
+        fail(n, "'log_format' must be auto, human or json");
+    }
+    if (auto n = root["ring_buffer_mb"]) {
+      cfg.ring_buffer_mb = static_cast<uint32_t>(unsigned_int(n, "ring_buffer_mb", 1, 1024));
+      if (cfg.ring_buffer_mb & (cfg.ring_buffer_mb - 1)) fail(n, "'ring_buffer_mb' must be a power of two");
+    }
+    if (auto n = root["max_queue"]) cfg.max_queue = unsigned_int(n, "max_queue", 1000, 100'000'000);
+    if (auto n = root["stats_interval"]) cfg.stats_interval_ns = duration(n, "stats_interval");
+    if (auto n = root["catalog_rescan_interval"]) cfg.catalog_rescan_ns = duration(n, "catalog_rescan_interval");
+    if (auto probes = root["probes"]) {
+      check_keys(probes, "'probes'", {"process", "files", "net"});
+      if (auto n = probes["process"]) cfg.probe_process = boolean(n, "probes.process");
+      if (auto n = probes["files"]) cfg.probe_files = boolean(n, "probes.files");
+      if (auto n = probes["net"]) cfg.probe_net = boolean(n, "probes.net");
+    }
+    if (auto catalog = root["catalog"]) {
+      check_keys(catalog, "'catalog'", {"builtin", "entries"});
+      if (auto n = catalog["builtin"]) cfg.builtin_catalog = boolean(n, "catalog.builtin");
+      if (auto entries = catalog["entries"]) {
+        if (!entries.IsSequence()) fail(entries, "'catalog.entries' must be a list");
+        for (const auto &e : entries) {
+          check_keys(e, "a catalog entry", {"name", "kind", "paths", "exclude", "scan", "description"});
+          CatalogEntry entry;
+          if (!e["name"]) fail(e, "catalog entry needs a 'name'");
+          if (!e["kind"]) fail(e, "catalog entry needs a 'kind'");
+          if (!e["paths"]) fail(e, "catalog entry needs 'paths'");
+          entry.name = string(e["name"], "name");
+          entry.kind = string(e["kind"], "kind");
+          entry.paths = strings(e["paths"], "paths");
+          if (auto n = e["exclude"]) entry.exclude = strings(n, "exclude");
+          if (auto n = e["scan"]) entry.scan = strings(n, "scan");
+          if (auto n = e["description"]) entry.description = string(n, "description");
+          // Validate now, where the line is known, against a catalog like the one the agent builds.
+          try {
+            SecretCatalog trial = cfg.builtin_catalog ? SecretCatalog::builtin() : SecretCatalog();
+            for (const auto &prev : cfg.catalog) trial.add(prev);
+            trial.add(entry);
+          } catch (const CatalogError &err) {
+            fail(e, err.what());
+          }
+          cfg.catalog.push_back(std::move(entry));
+        }
+      }
+    }
+    return cfg;
+  }
+
+ private:
+  std::string source_;
+};
+
+}  // namespace
+
+SecretCatalog Config::secret_catalog() const {
+  SecretCatalog catalog = builtin_catalog ? SecretCatalog::builtin() : SecretCatalog();
+  for (const auto &entry : this->catalog) catalog.add(entry);
+  return catalog;
+}
+
+Config parse_config(const std::string &text, const std::string &source) { return Parser(source).parse(text); }
+
+Config load_config(const std::string &path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path + ": cannot read the config file: " + std::string(strerror(errno)));
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return parse_config(buf.str(), path);
+}
+
+}  // namespace credwatch

@@ -1,0 +1,46 @@
+// The agent's configuration: embedded defaults, overridden by a YAML file, then by flags and environment.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "catalog/secret_catalog.h"
+
+namespace credwatch {
+
+// "FILE:LINE:COLUMN: problem"
+class ConfigError : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Config {
+  std::string source = "<built-in defaults>";  // the file it came from
+  std::string database = "/var/lib/credwatch/credwatch.db";
+  std::string node_name;                 // default: the host name
+  std::string trust_domain = "cluster.local";
+  std::string kubelet_root = "/var/lib/kubelet";
+  std::string log_level = "info";
+  std::string log_format = "auto";       // auto, human, json
+  uint32_t ring_buffer_mb = 16;          // power of two
+  size_t max_queue = 1'000'000;          // events waiting for SQLite before drops are counted
+  int64_t stats_interval_ns = 10'000'000'000;
+  int64_t catalog_rescan_ns = 300'000'000'000;
+  bool probe_process = true;
+  bool probe_files = true;
+  bool probe_net = true;
+  bool builtin_catalog = true;
+  std::vector<CatalogEntry> catalog;     // entries added by the config file
+
+  // The catalog the agent uses: built-in entries (unless disabled) followed by the config's.
+  SecretCatalog secret_catalog() const;
+};
+
+// Parses a config file. Unknown keys, wrong types and bad values are ConfigErrors naming the file, the
+// line and the column.
+Config load_config(const std::string &path);
+// Same, from text (for tests); source names it in errors.
+Config parse_config(const std::string &text, const std::string &source);
+
+}  // namespace credwatch

@@ -1,0 +1,121 @@
+// The event the pipeline carries from decode to the store: one kernel record, attributed to a process.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/time.h"
+
+namespace credwatch {
+
+enum class EventKind : uint8_t {
+  Exec,      // a program started (execve)
+  Fork,      // a new process
+  Exit,      // a process ended
+  FileOpen,  // a secret file was opened (or an open of one failed)
+  Connect,   // an outbound connect()
+  Lost,      // records the sensor or agent could not deliver: the window is incomplete
+};
+
+std::string_view to_string(EventKind kind);
+std::optional<EventKind> event_kind_from_string(std::string_view name);
+// Every kind's name, in declaration order (for CLI help and validation).
+const std::vector<std::string_view> &event_kind_names();
+
+// Who did it, as the kernel saw it at the time of the event.
+struct ProcessRef {
+  uint32_t pid = 0;   // thread id
+  uint32_t tgid = 0;  // process id
+  uint32_t ppid = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint64_t start_ns = 0;  // boot ns; with tgid, the process key
+  uint64_t cgroup_id = 0;
+  uint32_t mnt_ns = 0;
+  std::string comm;
+  std::string exe;  // from the process table (enrich)
+};
+
+struct ExecDetails {
+  std::string filename;            // as passed to execve
+  std::vector<std::string> args;   // argv
+  bool args_truncated = false;
+  uint32_t euid = 0;
+  uint32_t egid = 0;
+  uint64_t cap_effective = 0;
+  uint32_t tty_nr = 0;
+  uint64_t parent_start_ns = 0;
+};
+
+struct ForkDetails {
+  uint32_t child_tgid = 0;
+  uint64_t child_start_ns = 0;
+};
+
+struct ExitDetails {
+  int32_t status = 0;  // wait(2) status
+  // Derived: exit code when exited normally, or the signal that killed it.
+  std::optional<int> exit_code() const;
+  std::optional<int> signal() const;
+};
+
+enum class OpenMatch : uint8_t { Inode, Name, FailedName };
+std::string_view to_string(OpenMatch match);
+
+struct FileOpenDetails {
+  std::string requested;   // path as the process passed it
+  std::string resolved;    // rebuilt from the dentry chain (name matches only), in the opener's mount namespace
+  std::string path;        // the best absolute path: what the store and filters use
+  int64_t result = 0;      // fd or -errno
+  uint64_t dev = 0;        // kernel dev_t
+  uint64_t ino = 0;
+  uint32_t flags = 0;
+  uint32_t mode = 0;
+  int32_t dirfd = 0;
+  std::string syscall;     // open, openat, openat2, creat
+  OpenMatch match = OpenMatch::Inode;
+  uint32_t catalog_id = 0;
+  std::string catalog_entry;   // name of the catalog entry
+  std::string credential_kind; // its credential kind
+  std::string access() const;  // "read", "write", "read-write"
+};
+
+struct ConnectDetails {
+  int64_t result = 0;  // 0 or -errno
+  int32_t fd = 0;
+  uint16_t family = 0;     // AF_INET, AF_INET6, AF_UNIX
+  uint16_t sock_type = 0;  // SOCK_STREAM, ...
+  std::string address;     // "127.0.0.1", "::1", or the Unix path ("@name" for abstract)
+  uint16_t port = 0;
+  std::string destination() const;  // "127.0.0.1:80", "[::1]:80", "/run/x.sock"
+  std::string_view family_name() const;
+  std::string_view type_name() const;
+};
+
+struct LostDetails {
+  std::string source;  // BPF program, "decode" or "queue"
+  uint64_t count = 0;
+  std::string reason;
+  WallNs window_start_ns = 0;  // the losses happened between this and the event's time
+};
+
+using EventDetails = std::variant<ExecDetails, ForkDetails, ExitDetails, FileOpenDetails, ConnectDetails, LostDetails>;
+
+struct Event {
+  int64_t id = 0;  // store row id, 0 until stored
+  EventKind kind = EventKind::Lost;
+  WallNs time_ns = 0;
+  ProcessRef process;
+  std::string identity;  // SPIFFE ID of the workload
+  std::string credential;  // credential id when the event touched one
+  EventDetails details;
+};
+
+// errno name for a negative syscall result ("ENOENT"), or "" for success.
+std::string errno_name(int64_t result);
+
+}  // namespace credwatch

@@ -1,0 +1,172 @@
+// Sensor start-up (probe, open, configure, load, attach per family) and the ring-buffer read loop.
+#include "sensor/bpf_sensor.h"
+
+#include <cerrno>
+#include <cstdarg>
+#include <mutex>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "common/log.h"
+#include "sensor/sensor_error.h"
+
+extern "C" {
+#include "credwatch_abi.h"
+}
+
+namespace credwatch {
+
+namespace {
+
+// libbpf's messages go to the sensor's log: warnings as warnings, the rest at debug level.
+int libbpf_print(enum libbpf_print_level level, const char *format, va_list args) {
+  char buf[1024];
+  int n = vsnprintf(buf, sizeof(buf), format, args);
+  while (n > 0 && n < static_cast<int>(sizeof(buf)) && (buf[n - 1] == '\n')) buf[--n] = '\0';
+  auto log = component_logger("libbpf");
+  if (level == LIBBPF_WARN)
+    log->warn("{}", buf);
+  else
+    log->debug("{}", buf);
+  return 0;
+}
+
+const char *program_slot_name(uint32_t slot) {
+  switch (slot) {
+    case CW_PROG_EXEC: return "exec";
+    case CW_PROG_FORK: return "fork";
+    case CW_PROG_EXIT: return "exit";
+    case CW_PROG_FILE_OPEN: return "file_open";
+    case CW_PROG_CONNECT: return "connect";
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+void BpfSensor::RingBufferDeleter::operator()(ring_buffer *rb) const { ring_buffer__free(rb); }
+
+BpfSensor::BpfSensor(const SensorOptions &options, RecordHandler handler)
+    : options_(options), handler_(std::move(handler)) {
+  static std::once_flag print_once;
+  std::call_once(print_once, [] { libbpf_set_print(libbpf_print); });
+  auto log = component_logger("sensor");
+
+  tracefs_ = KernelFeatures::ensure_tracefs();
+  if (tracefs_.mounted_now) log->info("tracefs was not mounted; mounted it at {}", tracefs_.path);
+  if (!tracefs_.available) log->warn("tracefs unavailable ({}): syscall tracepoints cannot attach", tracefs_.detail);
+
+  auto try_family = [&](const std::string &name, auto open) {
+    try {
+      add_family(open());
+    } catch (const SensorError &e) {
+      family_status_.emplace_back(name, e.what());
+      log->warn("{} probes skipped: {}", name, e.what());
+    }
+  };
+
+  if (options_.process) {
+    bool btf = KernelFeatures::has_vmlinux_btf() && KernelFeatures::btf_has_type("btf_trace_sched_process_exec");
+    try {
+      if (!btf) throw SensorError("BTF tracepoints unavailable (no btf_trace_sched_process_exec in kernel BTF)");
+      add_family(open_process_probes(options_, true));
+    } catch (const SensorError &e) {
+      log->info("process probes on BTF tracepoints unavailable ({}); trying classic tracepoints", e.what());
+      try_family("process", [&] { return open_process_probes(options_, false); });
+    }
+  } else {
+    family_status_.emplace_back("process", "disabled by configuration");
+  }
+  auto syscall_family = [&](const std::string &name, auto open) {
+    if (!tracefs_.available)
+      family_status_.emplace_back(name, "skipped: tracefs unavailable (" + tracefs_.detail + ")");
+    else
+      try_family(name, open);
+  };
+  if (options_.files)
+    syscall_family("files", [&] { return open_file_probes(options_); });
+  else
+    family_status_.emplace_back("files", "disabled by configuration");
+  if (options_.net)
+    syscall_family("net", [&] { return open_net_probes(options_); });
+  else
+    family_status_.emplace_back("net", "disabled by configuration");
+
+  if (families_.empty()) {
+    std::string why;
+    for (const auto &[family, status] : family_status_) why += "\n  " + family + ": " + status;
+    throw SensorError("no BPF probe family could be loaded and attached:" + why);
+  }
+
+  const ProbeFamily &owner = *families_.front();
+  ring_.reset(ring_buffer__new(owner.map_fd("events"), &BpfSensor::on_record, this, nullptr));
+  if (!ring_) throw SensorError("creating the ring-buffer reader", -errno);
+  stats_fd_ = owner.map_fd("stats");
+  secret_maps_ = SecretMaps(owner.map_fd("secret_inodes"), owner.map_fd("secret_names"), owner.map_fd("not_secret"),
+                            owner.map_fd("file_filter"));
+}
+
+BpfSensor::~BpfSensor() {
+  ring_.reset();
+  // Later families share the first one's maps: destroy them first.
+  while (!families_.empty()) families_.pop_back();
+}
+
+void BpfSensor::add_family(std::unique_ptr<ProbeFamily> family) {
+  if (families_.empty())
+    family->resize_map("events", options_.ring_buffer_bytes);
+  else
+    family->share_maps_from(*families_.front());
+  family->load();
+  family->attach();
+  if (family->attached_count() == 0)
+    throw SensorError(family->name() + ": loaded, but no program attached (see the warnings above)");
+  family_status_.emplace_back(family->name(), "attached " + std::to_string(family->attached_count()) + " program(s)");
+  families_.push_back(std::move(family));
+}
+
+int BpfSensor::on_record(void *ctx, void *data, size_t size) {
+  auto *self = static_cast<BpfSensor *>(ctx);
+  // An exception must not unwind through libbpf's C frames: log it and keep reading.
+  try {
+    self->handler_(std::span<const uint8_t>(static_cast<const uint8_t *>(data), size));
+  } catch (const std::exception &e) {
+    ++self->handler_errors_;
+    component_logger("sensor")->error("record handler failed: {}", e.what());
+  }
+  return 0;
+}
+
+int BpfSensor::poll(int timeout_ms) {
+  int n = ring_buffer__poll(ring_.get(), timeout_ms);
+  if (n == -EINTR) return 0;
+  return n;
+}
+
+std::vector<ProgramCounters> BpfSensor::counters() const {
+  std::vector<ProgramCounters> out;
+  int ncpus = libbpf_num_possible_cpus();
+  if (stats_fd_ < 0 || ncpus <= 0) return out;
+  std::vector<cw_prog_stats> values(static_cast<size_t>(ncpus));
+  for (uint32_t slot = 0; slot < CW_PROG_MAX; ++slot) {
+    const char *name = program_slot_name(slot);
+    if (!name) continue;
+    if (bpf_map_lookup_elem(stats_fd_, &slot, values.data()) != 0) continue;
+    ProgramCounters c{name, 0, 0};
+    for (const auto &v : values) {
+      c.emitted += v.emitted;
+      c.lost += v.lost;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::vector<ProgramStatus> BpfSensor::hooks() const {
+  std::vector<ProgramStatus> out;
+  for (const auto &f : families_) out.insert(out.end(), f->programs().begin(), f->programs().end());
+  return out;
+}
+
+}  // namespace credwatch

@@ -1,0 +1,68 @@
+// The sensor: loads and attaches every probe family the kernel supports, and delivers their records.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "sensor/kernel_features.h"
+#include "sensor/probe_family.h"
+#include "sensor/secret_maps.h"
+
+struct ring_buffer;
+
+namespace credwatch {
+
+// Cumulative counters of one BPF program since load.
+struct ProgramCounters {
+  std::string program;  // "exec", "fork", "exit", "file_open", "connect"
+  uint64_t emitted = 0;
+  uint64_t lost = 0;
+};
+
+class BpfSensor {
+ public:
+  using RecordHandler = std::function<void(std::span<const uint8_t>)>;
+
+  // Opens, configures, loads and attaches. Optional families the kernel lacks are skipped with a logged
+  // reason; throws SensorError when nothing at all could be attached.
+  BpfSensor(const SensorOptions &options, RecordHandler handler);
+  ~BpfSensor();
+  BpfSensor(const BpfSensor &) = delete;
+  BpfSensor &operator=(const BpfSensor &) = delete;
+
+  // Waits up to timeout_ms and hands every available record to the handler; returns how many.
+  int poll(int timeout_ms);
+
+  std::vector<ProgramCounters> counters() const;
+  // Every program of every family: attached, or skipped and why.
+  std::vector<ProgramStatus> hooks() const;
+  // Family-level summary ("files": "attached 4/4" or the reason it is off).
+  const std::vector<std::pair<std::string, std::string>> &family_status() const { return family_status_; }
+  SecretMaps &secret_maps() { return secret_maps_; }
+  const MountResult &tracefs() const { return tracefs_; }
+  // Records whose handler threw (they are not in the store).
+  uint64_t handler_errors() const { return handler_errors_; }
+
+ private:
+  struct RingBufferDeleter {
+    void operator()(ring_buffer *rb) const;
+  };
+  void add_family(std::unique_ptr<ProbeFamily> family);
+  static int on_record(void *ctx, void *data, size_t size);
+
+  SensorOptions options_;
+  RecordHandler handler_;
+  MountResult tracefs_;
+  std::vector<std::unique_ptr<ProbeFamily>> families_;  // families_[0] owns the shared maps
+  std::vector<std::pair<std::string, std::string>> family_status_;
+  std::unique_ptr<ring_buffer, RingBufferDeleter> ring_;
+  SecretMaps secret_maps_;
+  int stats_fd_ = -1;
+  uint64_t handler_errors_ = 0;
+};
+
+}  // namespace credwatch

@@ -1,0 +1,106 @@
+// Event <-> row <-> JSON. The details objects here are the documented per-kind schema.
+#include "store/event_codec.h"
+
+#include <cstdio>
+
+#include "common/time.h"
+
+namespace credwatch {
+
+namespace {
+
+using nlohmann::json;
+
+std::string hex64(uint64_t v) {
+  char buf[24];
+  snprintf(buf, sizeof(buf), "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+struct DetailsVisitor {
+  EventColumns &cols;
+
+  void operator()(const ExecDetails &d) const {
+    json j = {{"filename", d.filename},
+              {"args", d.args},
+              {"args_truncated", d.args_truncated},
+              {"euid", d.euid},
+              {"egid", d.egid},
+              {"cap_effective", hex64(d.cap_effective)},
+              {"tty", d.tty_nr != 0},
+              {"parent_start_ns", d.parent_start_ns}};
+    cols.details = j.dump();
+  }
+  void operator()(const ForkDetails &d) const {
+    cols.details = json{{"child_pid", d.child_tgid}, {"child_start_ns", d.child_start_ns}}.dump();
+  }
+  void operator()(const ExitDetails &d) const {
+    json j = {{"status", d.status}};
+    j["exit_code"] = d.exit_code() ? json(*d.exit_code()) : json(nullptr);
+    j["signal"] = d.signal() ? json(*d.signal()) : json(nullptr);
+    cols.details = j.dump();
+  }
+  void operator()(const FileOpenDetails &d) const {
+    cols.path = d.path;
+    cols.result = d.result;
+    if (!d.catalog_entry.empty()) cols.catalog = d.catalog_entry;
+    json j = {{"requested", d.requested},
+              {"resolved", d.resolved},
+              {"syscall", d.syscall},
+              {"flags", d.flags},
+              {"access", d.access()},
+              {"mode", d.mode},
+              {"dirfd", d.dirfd},
+              {"dev", d.dev},
+              {"ino", d.ino},
+              {"match", to_string(d.match)},
+              {"credential_kind", d.credential_kind}};
+    cols.details = j.dump();
+  }
+  void operator()(const ConnectDetails &d) const {
+    cols.dest = d.destination();
+    cols.result = d.result;
+    json j = {{"family", d.family_name()}, {"type", d.type_name()}, {"address", d.address}, {"port", d.port},
+              {"fd", d.fd}};
+    cols.details = j.dump();
+  }
+  void operator()(const LostDetails &d) const {
+    cols.details = json{{"source", d.source},
+                        {"count", d.count},
+                        {"reason", d.reason},
+                        {"window_start", format_rfc3339(d.window_start_ns)},
+                        {"window_start_ns", d.window_start_ns}}
+                       .dump();
+  }
+};
+
+}  // namespace
+
+EventColumns event_columns(const Event &ev) {
+  EventColumns cols;
+  std::visit(DetailsVisitor{cols}, ev.details);
+  if (ev.kind == EventKind::Exec) cols.path = ev.process.exe;
+  return cols;
+}
+
+nlohmann::json event_to_json(const StoredEvent &ev) {
+  json j;
+  j["id"] = ev.id;
+  j["time"] = format_rfc3339(ev.time_ns);
+  j["time_ns"] = ev.time_ns;
+  j["kind"] = ev.kind;
+  j["identity"] = ev.identity.empty() ? json(nullptr) : json(ev.identity);
+  j["process"] = {{"pid", ev.process.tgid},     {"tid", ev.process.pid},           {"ppid", ev.process.ppid},
+                  {"uid", ev.process.uid},      {"gid", ev.process.gid},           {"comm", ev.process.comm},
+                  {"exe", ev.process.exe},      {"start_ns", ev.process.start_ns}, {"cgroup_id", ev.process.cgroup_id}};
+  j["path"] = ev.path ? json(*ev.path) : json(nullptr);
+  j["dest"] = ev.dest ? json(*ev.dest) : json(nullptr);
+  j["result"] = ev.result ? json(*ev.result) : json(nullptr);
+  j["error"] = ev.result && *ev.result < 0 ? json(errno_name(*ev.result)) : json(nullptr);
+  j["catalog"] = ev.catalog ? json(*ev.catalog) : json(nullptr);
+  j["credential"] = ev.credential ? json(*ev.credential) : json(nullptr);
+  j["details"] = ev.details;
+  return j;
+}
+
+}  // namespace credwatch

@@ -1,0 +1,42 @@
+// How an event maps to the events table, and how a stored row becomes the documented JSON object.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "model/event.h"
+
+namespace credwatch {
+
+// The kind-specific columns of an event row.
+struct EventColumns {
+  std::optional<std::string> path;
+  std::optional<std::string> dest;
+  std::optional<int64_t> result;
+  std::optional<std::string> catalog;
+  std::string details;  // JSON object text
+};
+
+EventColumns event_columns(const Event &ev);
+
+// A row of the events table, as queries return it.
+struct StoredEvent {
+  int64_t id = 0;
+  WallNs time_ns = 0;
+  std::string kind;
+  ProcessRef process;
+  std::string identity;
+  std::optional<std::string> path;
+  std::optional<std::string> dest;
+  std::optional<int64_t> result;
+  std::optional<std::string> catalog;
+  std::optional<std::string> credential;
+  nlohmann::json details = nlohmann::json::object();
+};
+
+// The event JSON schema documented in the README (one object per line in jsonl output).
+nlohmann::json event_to_json(const StoredEvent &ev);
+
+}  // namespace credwatch

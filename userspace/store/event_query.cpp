@@ -1,0 +1,94 @@
+// Event queries. Exact filters compare columns directly so that SQLite can use the indexes.
+#include "store/event_query.h"
+
+#include <algorithm>
+
+#include "common/glob.h"
+
+namespace credwatch {
+
+FilterSql filter_sql(const EventFilter &f) {
+  FilterSql out;
+  std::vector<std::string> terms;
+  auto add = [&](std::string term, auto value) {
+    terms.push_back(std::move(term));
+    out.binds.emplace_back(value);
+  };
+  if (f.since) add("time_ns >= ?", static_cast<int64_t>(*f.since));
+  if (f.until) add("time_ns <= ?", static_cast<int64_t>(*f.until));
+  if (!f.kinds.empty()) {
+    std::string in = "kind IN (";
+    for (size_t i = 0; i < f.kinds.size(); ++i) {
+      in += i ? ",?" : "?";
+      out.binds.emplace_back(f.kinds[i]);
+    }
+    terms.push_back(in + ")");
+  }
+  if (f.pid) {
+    terms.push_back("(tgid = ? OR pid = ?)");
+    out.binds.emplace_back(static_cast<int64_t>(*f.pid));
+    out.binds.emplace_back(static_cast<int64_t>(*f.pid));
+  }
+  if (f.comm) {
+    if (has_glob_chars(*f.comm)) add("cw_glob_text(?, comm)", *f.comm);
+    else add("comm = ?", *f.comm);
+  }
+  if (f.path) {
+    if (has_glob_chars(*f.path)) add("cw_glob(?, path)", *f.path);
+    else add("path = ?", *f.path);
+  }
+  if (f.identity) {
+    if (has_glob_chars(*f.identity)) add("cw_glob_text(?, identity)", *f.identity);
+    else add("identity = ?", *f.identity);
+  }
+  if (f.credential) add("credential LIKE ? || '%'", *f.credential);
+  if (f.after_id > 0) add("id > ?", f.after_id);
+  for (size_t i = 0; i < terms.size(); ++i) out.where += (i ? " AND " : " WHERE ") + terms[i];
+  return out;
+}
+
+std::vector<StoredEvent> query_events(Database &db, const EventFilter &f) {
+  FilterSql where = filter_sql(f);
+  bool newest = f.limit > 0 && f.after_id == 0;
+  std::string sql =
+      "SELECT id, time_ns, kind, pid, tgid, ppid, uid, gid, start_ns, comm, exe, cgroup_id, identity, path, dest, "
+      "result, catalog, credential, details FROM events" +
+      where.where + (newest ? " ORDER BY id DESC" : " ORDER BY id ASC");
+  if (f.limit > 0) sql += " LIMIT " + std::to_string(f.limit);
+  auto stmt = db.prepare(sql);
+  int i = 1;
+  for (const auto &b : where.binds) {
+    if (auto *n = std::get_if<int64_t>(&b)) stmt.bind(i++, *n);
+    else stmt.bind(i++, std::get<std::string>(b));
+  }
+  std::vector<StoredEvent> out;
+  auto opt_text = [&](int col) { return stmt.is_null(col) ? std::nullopt : std::optional<std::string>(stmt.text(col)); };
+  while (stmt.step()) {
+    StoredEvent e;
+    e.id = stmt.int64(0);
+    e.time_ns = stmt.int64(1);
+    e.kind = stmt.text(2);
+    e.process.pid = static_cast<uint32_t>(stmt.int64(3));
+    e.process.tgid = static_cast<uint32_t>(stmt.int64(4));
+    e.process.ppid = static_cast<uint32_t>(stmt.int64(5));
+    e.process.uid = static_cast<uint32_t>(stmt.int64(6));
+    e.process.gid = static_cast<uint32_t>(stmt.int64(7));
+    e.process.start_ns = static_cast<uint64_t>(stmt.int64(8));
+    e.process.comm = stmt.text(9);
+    e.process.exe = stmt.text(10);
+    e.process.cgroup_id = static_cast<uint64_t>(stmt.int64(11));
+    e.identity = stmt.text(12);
+    e.path = opt_text(13);
+    e.dest = opt_text(14);
+    if (!stmt.is_null(15)) e.result = stmt.int64(15);
+    e.catalog = opt_text(16);
+    e.credential = opt_text(17);
+    e.details = nlohmann::json::parse(stmt.text(18), nullptr, false);
+    if (e.details.is_discarded()) e.details = nlohmann::json::object();
+    out.push_back(std::move(e));
+  }
+  if (newest) std::reverse(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace credwatch

@@ -1,0 +1,198 @@
+// Batched, transactional writes on a dedicated thread.
+#include "store/event_writer.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+
+#include "common/log.h"
+#include "store/event_codec.h"
+
+namespace credwatch {
+
+namespace {
+constexpr size_t kMaxBatch = 20'000;
+constexpr auto kMaxLatency = std::chrono::milliseconds(100);
+}  // namespace
+
+EventWriter::EventWriter(Database &db, int64_t run_id, size_t max_queue)
+    : db_(db), run_id_(run_id), max_queue_(max_queue), thread_([this] { run(); }) {}
+
+EventWriter::~EventWriter() { stop(); }
+
+void EventWriter::push(Item item, bool droppable, bool &accepted) {
+  std::unique_lock lock(mutex_);
+  if (droppable && queue_.size() >= max_queue_) {
+    ++stats_.dropped;
+    accepted = false;
+    return;
+  }
+  queue_.push_back(std::move(item));
+  ++submitted_;
+  accepted = true;
+  if (queue_.size() == 1 || queue_.size() >= kMaxBatch) wake_.notify_one();
+}
+
+bool EventWriter::submit(Event ev) {
+  bool accepted;
+  bool droppable = ev.kind != EventKind::Lost;  // a loss report must survive the loss it reports
+  push(std::move(ev), droppable, accepted);
+  return accepted;
+}
+
+void EventWriter::submit(const ProcessInfo &process) {
+  bool accepted;
+  push(process, true, accepted);
+}
+
+void EventWriter::submit(StatsRow row) {
+  bool accepted;
+  push(std::move(row), false, accepted);  // counters are small and what says a window is incomplete
+}
+
+void EventWriter::flush() {
+  std::unique_lock lock(mutex_);
+  uint64_t target = submitted_;
+  wake_.notify_one();
+  flushed_.wait(lock, [&] { return committed_ >= target || (stopping_ && !thread_.joinable()); });
+}
+
+void EventWriter::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+  flushed_.notify_all();
+}
+
+WriterStats EventWriter::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+size_t EventWriter::queued() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size();
+}
+
+void EventWriter::run() {
+  std::deque<Item> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      // Wait for work; give small trickles up to kMaxLatency to grow into a batch.
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (!stopping_ && queue_.size() < kMaxBatch)
+        wake_.wait_for(lock, kMaxLatency, [&] { return stopping_ || queue_.size() >= kMaxBatch; });
+      if (queue_.empty() && stopping_) break;
+      size_t n = std::min(queue_.size(), kMaxBatch);
+      for (size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    size_t n = batch.size();
+    write_batch(batch);
+    batch.clear();
+    {
+      std::lock_guard lock(mutex_);
+      committed_ += n;
+    }
+    flushed_.notify_all();
+  }
+}
+
+void EventWriter::write_batch(std::deque<Item> &batch) {
+  static auto log = component_logger("store");
+  auto started = std::chrono::steady_clock::now();
+  uint64_t events = 0;
+  try {
+    Transaction tx(db_);
+    auto insert_event = db_.prepare(
+        "INSERT INTO events(time_ns, kind, pid, tgid, ppid, uid, gid, start_ns, comm, exe, cgroup_id, identity, path, "
+        "dest, result, catalog, credential, details) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    auto upsert_process = db_.prepare(
+        "INSERT INTO processes(tgid, start_ns, ppid, parent_start_ns, uid, comm, exe, args, cgroup_id, identity, "
+        "seen_ns, exit_ns, exit_code) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(tgid, start_ns) DO UPDATE SET "
+        "ppid=excluded.ppid, parent_start_ns=excluded.parent_start_ns, uid=excluded.uid, comm=excluded.comm, "
+        "exe=excluded.exe, args=excluded.args, cgroup_id=excluded.cgroup_id, identity=excluded.identity, "
+        "exit_ns=excluded.exit_ns, exit_code=excluded.exit_code");
+    auto insert_stats =
+        db_.prepare("INSERT INTO sensor_stats(time_ns, run_id, source, emitted, lost) VALUES (?,?,?,?,?)");
+
+    for (auto &item : batch) {
+      if (auto *ev = std::get_if<Event>(&item)) {
+        EventColumns cols = event_columns(*ev);
+        auto opt_text = [&](int i, const std::optional<std::string> &v) {
+          if (v) insert_event.bind(i, *v); else insert_event.bind_null(i);
+        };
+        const ProcessRef &p = ev->process;
+        insert_event.bind(1, ev->time_ns)
+            .bind(2, to_string(ev->kind))
+            .bind(3, static_cast<int64_t>(p.pid))
+            .bind(4, static_cast<int64_t>(p.tgid))
+            .bind(5, static_cast<int64_t>(p.ppid))
+            .bind(6, static_cast<int64_t>(p.uid))
+            .bind(7, static_cast<int64_t>(p.gid))
+            .bind(8, static_cast<int64_t>(p.start_ns))
+            .bind(9, p.comm)
+            .bind(10, p.exe)
+            .bind(11, static_cast<int64_t>(p.cgroup_id));
+        if (ev->identity.empty()) insert_event.bind_null(12); else insert_event.bind(12, ev->identity);
+        opt_text(13, cols.path);
+        opt_text(14, cols.dest);
+        insert_event.bind(15, cols.result);
+        opt_text(16, cols.catalog);
+        if (ev->credential.empty()) insert_event.bind_null(17); else insert_event.bind(17, ev->credential);
+        insert_event.bind(18, cols.details);
+        insert_event.step();
+        insert_event.reset();
+        ++events;
+      } else if (auto *proc = std::get_if<ProcessInfo>(&item)) {
+        upsert_process.bind(1, static_cast<int64_t>(proc->tgid))
+            .bind(2, static_cast<int64_t>(proc->start_ns))
+            .bind(3, static_cast<int64_t>(proc->ppid))
+            .bind(4, static_cast<int64_t>(proc->parent_start_ns))
+            .bind(5, static_cast<int64_t>(proc->uid))
+            .bind(6, proc->comm)
+            .bind(7, proc->exe)
+            .bind(8, nlohmann::json(proc->args).dump())
+            .bind(9, static_cast<int64_t>(proc->cgroup_id));
+        if (proc->identity.empty()) upsert_process.bind_null(10); else upsert_process.bind(10, proc->identity);
+        upsert_process.bind(11, proc->seen_ns);
+        upsert_process.bind(12, proc->exit_ns ? std::optional<int64_t>(*proc->exit_ns) : std::nullopt);
+        upsert_process.bind(13, proc->exit_status ? std::optional<int64_t>(*proc->exit_status) : std::nullopt);
+        upsert_process.step();
+        upsert_process.reset();
+      } else if (auto *row = std::get_if<StatsRow>(&item)) {
+        insert_stats.bind(1, row->time_ns)
+            .bind(2, run_id_)
+            .bind(3, row->source)
+            .bind(4, static_cast<int64_t>(row->emitted))
+            .bind(5, static_cast<int64_t>(row->lost));
+        insert_stats.step();
+        insert_stats.reset();
+      }
+    }
+    tx.commit();
+  } catch (const StoreError &e) {
+    // Keep running: a failed batch (disk full, I/O error) is logged and counted, the agent goes on.
+    log->error("writing {} records to {} failed: {}", batch.size(), db_.path(), e.what());
+    std::lock_guard lock(mutex_);
+    ++stats_.write_errors;
+    stats_.dropped += std::count_if(batch.begin(), batch.end(), [](const Item &i) { return i.index() == 0; });
+    return;
+  }
+  auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started);
+  std::lock_guard lock(mutex_);
+  stats_.events_written += events;
+  ++stats_.batches;
+  stats_.last_batch_size = batch.size();
+  stats_.last_batch_ns = elapsed.count();
+}
+
+}  // namespace credwatch

@@ -1,0 +1,74 @@
+// The store's writer thread: batches events, process records and sensor counters into transactions,
+// so that the ring-buffer reader never waits for SQLite.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <variant>
+
+#include "enrich/process_table.h"
+#include "model/event.h"
+#include "store/database.h"
+
+namespace credwatch {
+
+struct StatsRow {
+  WallNs time_ns = 0;
+  std::string source;  // BPF program, "decode", "queue"
+  uint64_t emitted = 0;
+  uint64_t lost = 0;
+};
+
+struct WriterStats {
+  uint64_t events_written = 0;
+  uint64_t dropped = 0;          // refused because the queue was full
+  uint64_t batches = 0;
+  uint64_t last_batch_size = 0;
+  int64_t last_batch_ns = 0;     // time to commit the last batch
+  uint64_t write_errors = 0;
+};
+
+class EventWriter {
+ public:
+  // max_queue bounds memory when SQLite cannot keep up; what does not fit is dropped and counted.
+  EventWriter(Database &db, int64_t run_id, size_t max_queue = 1'000'000);
+  ~EventWriter();
+  EventWriter(const EventWriter &) = delete;
+  EventWriter &operator=(const EventWriter &) = delete;
+
+  // Never blocks on SQLite. Returns false when the event was dropped (queue full).
+  bool submit(Event ev);
+  void submit(const ProcessInfo &process);
+  void submit(StatsRow row);
+  // Blocks until everything submitted before the call is committed.
+  void flush();
+  // Drains and joins the thread.
+  void stop();
+  WriterStats stats() const;
+  size_t queued() const;
+
+ private:
+  using Item = std::variant<Event, ProcessInfo, StatsRow>;
+  void push(Item item, bool droppable, bool &accepted);
+  void run();
+  void write_batch(std::deque<Item> &batch);
+
+  Database &db_;
+  int64_t run_id_;
+  size_t max_queue_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable flushed_;
+  std::deque<Item> queue_;
+  uint64_t submitted_ = 0;  // items accepted so far
+  uint64_t committed_ = 0;  // items committed so far
+  bool stopping_ = false;
+  WriterStats stats_;
+  std::thread thread_;
+};
+
+}  // namespace credwatch
