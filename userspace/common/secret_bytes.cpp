@@ -1,0 +1,29 @@
+// Wiping secret values.
+#include "common/secret_bytes.h"
+
+#include <openssl/crypto.h>
+
+namespace credwatch {
+
+void wipe(void *data, size_t size) {
+  if (data && size) OPENSSL_cleanse(data, size);
+}
+
+void wipe(std::string &s) {
+  // Wipe the whole capacity: a shorter value may have left bytes of a longer one behind.
+  if (s.capacity()) wipe(s.data(), s.capacity());
+  s.clear();
+}
+
+SecretBytes &SecretBytes::operator=(SecretBytes &&other) noexcept {
+  if (this != &other) {
+    clear();
+    value_ = std::move(other.value_);
+    other.clear();
+  }
+  return *this;
+}
+
+void SecretBytes::clear() { wipe(value_); }
+
+}  // namespace credwatch
