@@ -56,7 +56,7 @@
 #define CW_NAME_SUFFIX 3 /* the last len bytes of the file's name */
 #define CW_NAME_PARENT 4 /* the name of the directory holding the file */
 
-/* Common to every record: who did it, when, and where. 80 bytes. */
+/* Common to every record: who did it, when, and where. 72 bytes. */
 struct cw_header {
 	__u16 kind;
 	__u16 abi_version;

@@ -43,7 +43,7 @@ static long cw_slash_step(__u32 i, void *ctx)
 
 /* Looks at the last two components of the path the process asked for: the only view of a failed open.
  * Only the tail (two names of up to CW_NAME_KEY_LEN bytes) is examined. */
-static __always_inline int cw_failed_open_is_candidate(const char *upath)
+static __always_inline __u32 cw_failed_open_is_candidate(const char *upath)
 {
 	__u32 zero = 0;
 	struct cw_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
@@ -97,15 +97,17 @@ static __always_inline int cw_on_open_exit(long ret, __u16 syscall, const struct
 			const char *name = (const char *)BPF_CORE_READ(dentry, d_name.name);
 			const char *dir_name = (const char *)BPF_CORE_READ(dir, d_name.name);
 
-			if (!cw_name_is_candidate((unsigned long)name, BPF_CORE_READ(dentry, d_name.len),
-						  (unsigned long)dir_name, BPF_CORE_READ(dir, d_name.len), 0))
+			catalog_id = cw_name_is_candidate((unsigned long)name, BPF_CORE_READ(dentry, d_name.len),
+							  (unsigned long)dir_name, BPF_CORE_READ(dir, d_name.len), 0);
+			if (!catalog_id)
 				return 0;
 			if (bpf_map_lookup_elem(&not_secret, &key))
 				return 0;
 			match = CW_MATCH_NAME;
 		}
 	} else {
-		if (!cw_failed_open_is_candidate(args->path))
+		catalog_id = cw_failed_open_is_candidate(args->path);
+		if (!catalog_id)
 			return 0;
 		match = CW_MATCH_FAILED_NAME;
 	}

@@ -94,9 +94,15 @@ static __always_inline int cw_emit_exit(struct task_struct *task)
 	struct cw_exit *rec;
 	int live;
 
-	/* One record per process: only when its last thread goes. */
+	/* One record per process: only when its last thread goes, and only once if several go together. */
 	live = BPF_CORE_READ(task, signal, live.counter);
 	if (live > 0 || cw_is_agent())
+		return 0;
+	struct cw_exit_key key = {.start_ns = BPF_CORE_READ(task, group_leader, start_boottime),
+				  .tgid = BPF_CORE_READ(task, tgid)};
+	__u8 one = 1;
+
+	if (bpf_map_update_elem(&exits_seen, &key, &one, BPF_NOEXIST) != 0)
 		return 0;
 	rec = cw_reserve(CW_PROG_EXIT, sizeof(*rec));
 	if (!rec)

@@ -54,6 +54,20 @@ struct {
 	__type(value, struct cw_file_filter);
 } file_filter SEC(".maps");
 
+/* Processes whose exit was already reported: the last threads of a group can exit concurrently and all
+ * see the group's live count at zero. Keyed by tgid and start time; LRU because entries are never reused. */
+struct cw_exit_key {
+	__u64 start_ns;
+	__u32 tgid;
+	__u32 _pad;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct cw_exit_key);
+	__type(value, __u8);
+} exits_seen SEC(".maps");
+
 /* Scratch space too large for the 512-byte BPF stack. One slot per CPU; programs do not nest. */
 struct cw_scratch {
 	char path[CW_PATH_LEN];          /* a failed open's requested path */

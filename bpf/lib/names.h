@@ -4,8 +4,8 @@
 
 #include "lib/common.h"
 
-/* name points to kernel memory, or to user memory when user is set. */
-static __always_inline int cw_lookup_name(__u8 kind, const char *name, __u32 len, __u32 user)
+/* name points to kernel memory, or to user memory when user is set. Returns the selector's catalog id, or 0. */
+static __always_inline __u32 cw_lookup_name(__u8 kind, const char *name, __u32 len, __u32 user)
 {
 	struct cw_name_key key = {};
 	__u32 n = len;
@@ -21,37 +21,49 @@ static __always_inline int cw_lookup_name(__u8 kind, const char *name, __u32 len
 		bpf_probe_read_user(key.name, n, name);
 	else
 		bpf_probe_read_kernel(key.name, n, name);
-	return bpf_map_lookup_elem(&secret_names, &key) != NULL;
+	__u32 *catalog_id = bpf_map_lookup_elem(&secret_names, &key);
+
+	return catalog_id ? *catalog_id : 0;
 }
 
 /*
  * name: the file's name, len bytes; parent: its directory's name, parent_len bytes; both in kernel
- * memory, or in user memory when user is set. A global function taking plain addresses, so that the
+ * memory, or in user memory when user is set. Returns the matching selector's catalog id, or 0. A global function taking plain addresses, so that the
  * verifier checks it once rather than at every call.
  */
-__noinline int cw_name_is_candidate(unsigned long name_addr, __u32 len, unsigned long parent_addr, __u32 parent_len,
-				    __u32 user)
+__noinline __u32 cw_name_is_candidate(unsigned long name_addr, __u32 len, unsigned long parent_addr,
+				      __u32 parent_len, __u32 user)
 {
 	const char *name = (const char *)name_addr;
 	const char *parent = (const char *)parent_addr;
-	__u32 zero = 0;
+	__u32 zero = 0, id;
 	struct cw_file_filter *filter = bpf_map_lookup_elem(&file_filter, &zero);
 
 	if (!filter || len == 0)
 		return 0;
-	if (cw_lookup_name(CW_NAME_EXACT, name, len, user))
-		return 1;
-	if (filter->use_parent && cw_lookup_name(CW_NAME_PARENT, parent, parent_len, user))
-		return 1;
+	id = cw_lookup_name(CW_NAME_EXACT, name, len, user);
+	if (id)
+		return id;
+	if (filter->use_parent) {
+		id = cw_lookup_name(CW_NAME_PARENT, parent, parent_len, user);
+		if (id)
+			return id;
+	}
 #pragma unroll
 	for (int i = 0; i < CW_FILTER_LENS; i++) {
 		__u32 p = filter->prefix_lens[i];
 		__u32 s = filter->suffix_lens[i];
 
-		if (p && p <= len && cw_lookup_name(CW_NAME_PREFIX, name, p, user))
-			return 1;
-		if (s && s <= len && cw_lookup_name(CW_NAME_SUFFIX, name + (len - s), s, user))
-			return 1;
+		if (p && p <= len) {
+			id = cw_lookup_name(CW_NAME_PREFIX, name, p, user);
+			if (id)
+				return id;
+		}
+		if (s && s <= len) {
+			id = cw_lookup_name(CW_NAME_SUFFIX, name + (len - s), s, user);
+			if (id)
+				return id;
+		}
 	}
 	return 0;
 }

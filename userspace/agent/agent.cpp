@@ -1,10 +1,12 @@
 // Agent start-up, the per-record pipeline, periodic duties (counters, expiry, catalog rescan), shutdown.
 #include "agent/agent.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <map>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -29,6 +31,12 @@ namespace credwatch {
 
 namespace {
 
+// The host's mount namespace: init's (with hostPID, also when the agent itself runs in a container).
+uint32_t host_mount_namespace() {
+  struct stat st{};
+  return stat("/proc/1/ns/mnt", &st) == 0 ? static_cast<uint32_t>(st.st_ino) : 0;
+}
+
 std::string host_name() {
   char buf[256] = {};
   gethostname(buf, sizeof(buf) - 1);
@@ -52,6 +60,17 @@ struct Agent::Impl {
   std::unique_ptr<BpfSensor> sensor;
   LiveFeed feed{stdout, false};
   int64_t run_id = 0;
+  uint32_t host_mnt_ns = 0;  // init's mount namespace: paths the kernel rebuilds there are host paths
+
+  // Where each known secret inode lives on this node (from the scan and from confirmed name matches).
+  struct InodeKey {
+    uint64_t dev, ino;
+    bool operator==(const InodeKey &) const = default;
+  };
+  struct InodeHash {
+    size_t operator()(const InodeKey &k) const { return std::hash<uint64_t>()(k.dev * 1000003 ^ k.ino); }
+  };
+  std::unordered_map<InodeKey, std::string, InodeHash> secret_files;
 
   // Counters for what never reaches the store, reported as `lost` events and sensor_stats rows.
   uint64_t decode_errors = 0;
@@ -114,6 +133,7 @@ void Agent::Impl::start() {
   load_catalog_into_kernel(true);
 
   // Attach first, then seed: a process that starts in between is seen by both, never by neither.
+  host_mnt_ns = host_mount_namespace();
   std::string cgroup_root = KernelFeatures::cgroup2_mount();
   proc = std::make_unique<LinuxProcSource>("/proc", cgroup_root);
   processes = std::make_unique<ProcessTable>(*proc);
@@ -133,6 +153,7 @@ void Agent::Impl::load_catalog_into_kernel(bool full) {
   CatalogScanner scanner(catalog, config.kubelet_root, CatalogScanner::home_directories());
   size_t added = 0;
   for (const auto &s : scanner.scan()) {
+    secret_files[{s.dev, s.ino}] = s.path;
     if (maps.add_secret_inode(s.dev, s.ino, s.catalog_id))
       ++added;
     else
@@ -168,10 +189,17 @@ void Agent::Impl::classify_open(Event &ev) {
   if (!entry) entry = catalog.match(d.path);
   if (!entry && !d.resolved.empty()) entry = catalog.match(d.resolved);
   if (d.match == OpenMatch::Name) {
-    if (entry)
+    if (entry) {
       sensor->secret_maps().add_secret_inode(d.dev, d.ino, entry->id);
-    else
+      // The kernel's path is in the opener's mount namespace; a host-side path is only known from the scan.
+      if (ev.process.mnt_ns == host_mnt_ns) secret_files.emplace(InodeKey{d.dev, d.ino}, d.resolved);
+    } else {
       sensor->secret_maps().mark_not_secret(d.dev, d.ino);
+    }
+  }
+  if (d.dev || d.ino) {
+    auto known = secret_files.find({d.dev, d.ino});
+    if (known != secret_files.end()) d.file = known->second;
   }
   if (!entry) {
     ++candidates_rejected;

@@ -78,6 +78,7 @@ int64_t parse_duration_ns(std::string_view text) {
     while (i < text.size() && !is_digit(text[i])) ++i;
     unit = text.substr(start, i - start);
     int64_t scale;
+    if (unit.empty()) bad_time(text, "missing unit (use ms, s, m, h, d or w)");
     if (unit == "ns") scale = 1;
     else if (unit == "us") scale = 1'000;
     else if (unit == "ms") scale = 1'000'000;

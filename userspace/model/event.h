@@ -69,7 +69,8 @@ std::string_view to_string(OpenMatch match);
 struct FileOpenDetails {
   std::string requested;   // path as the process passed it
   std::string resolved;    // rebuilt from the dentry chain (name matches only), in the opener's mount namespace
-  std::string path;        // the best absolute path: what the store and filters use
+  std::string path;        // the requested path made absolute: what the store and filters use
+  std::string file;        // where the secret lives on this node (from the catalog scan), when known
   int64_t result = 0;      // fd or -errno
   uint64_t dev = 0;        // kernel dev_t
   uint64_t ino = 0;

@@ -46,6 +46,7 @@ struct DetailsVisitor {
     if (!d.catalog_entry.empty()) cols.catalog = d.catalog_entry;
     json j = {{"requested", d.requested},
               {"resolved", d.resolved},
+              {"file", d.file},
               {"syscall", d.syscall},
               {"flags", d.flags},
               {"access", d.access()},

@@ -1,0 +1,552 @@
+// The real BPF programs: each event kind triggered by a real syscall, every field asserted.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "catalog/catalog_scanner.h"
+#include "common/log.h"
+#include "decode/record_decoder.h"
+#include "sensor/bpf_sensor.h"
+#include "sensor/kernel_features.h"
+
+namespace credwatch {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::string skip_reason() {
+  if (geteuid() != 0) return "needs root to load BPF programs";
+  if (!KernelFeatures::has_vmlinux_btf()) return "kernel has no BTF (/sys/kernel/btf/vmlinux)";
+  return "";
+}
+
+uint64_t self_cgroup_id() {
+  std::ifstream in("/proc/self/cgroup");
+  std::string line, path;
+  while (std::getline(in, line))
+    if (line.rfind("0::", 0) == 0) path = line.substr(3);
+  struct stat st{};
+  if (stat((KernelFeatures::cgroup2_mount() + path).c_str(), &st) != 0) return 0;
+  return st.st_ino;
+}
+
+uint32_t ns_inode(const char *which, pid_t pid = 0) {
+  struct stat st{};
+  std::string path = pid ? "/proc/" + std::to_string(pid) + "/ns/" + which : std::string("/proc/self/ns/") + which;
+  stat(path.c_str(), &st);
+  return static_cast<uint32_t>(st.st_ino);
+}
+
+// Runs fn in a child process named comm; returns its pid after it exits with fn's return value.
+pid_t run_child(const char *comm, const std::function<int()> &fn, int *status_out = nullptr) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    prctl(PR_SET_NAME, comm);
+    _exit(fn());
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (status_out) *status_out = status;
+  return pid;
+}
+
+// Owns a sensor and a thread that decodes everything it delivers.
+class Harness {
+ public:
+  explicit Harness(SensorOptions options) {
+    options.agent_tgid = static_cast<uint32_t>(getpid());
+    sensor = std::make_unique<BpfSensor>(options, [this](std::span<const uint8_t> data) {
+      auto result = decoder.decode(data);
+      std::lock_guard lock(mutex);
+      if (auto *ev = std::get_if<Event>(&result))
+        events.push_back(std::move(*ev));
+      else
+        decode_errors.push_back(std::get<DecodeError>(result).reason);
+    });
+    poller = std::thread([this] {
+      while (!stop) sensor->poll(50);
+    });
+  }
+  ~Harness() {
+    stop = true;
+    poller.join();
+  }
+
+  // Waits until an event satisfies pred; returns a copy.
+  std::optional<Event> wait_for(const std::function<bool(const Event &)> &pred, std::chrono::milliseconds timeout = 3s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      {
+        std::lock_guard lock(mutex);
+        for (const auto &ev : events)
+          if (pred(ev)) return ev;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return std::nullopt;
+  }
+  std::vector<Event> all_of(uint32_t tgid, std::optional<EventKind> kind = std::nullopt) {
+    std::lock_guard lock(mutex);
+    std::vector<Event> out;
+    for (const auto &ev : events)
+      if (ev.process.tgid == tgid && (!kind || ev.kind == *kind)) out.push_back(ev);
+    return out;
+  }
+
+  BootClock clock;
+  RecordDecoder decoder{clock};
+  std::unique_ptr<BpfSensor> sensor;
+  std::mutex mutex;
+  std::vector<Event> events;
+  std::vector<std::string> decode_errors;
+  std::atomic<bool> stop{false};
+  std::thread poller;
+};
+
+class SensorTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!skip_reason().empty()) return;
+    setup_logging(spdlog::level::warn, LogFormat::Human);
+    root = fs::temp_directory_path() / ("cw-bpf-" + std::to_string(getpid()));
+    fs::remove_all(root);
+    fs::create_directories(root / "home/.aws");
+    fs::create_directories(root / "plain");
+    std::ofstream(root / "home/.aws/credentials") << "[default]\naws_access_key_id = AKIATEST\n";
+    std::ofstream(root / "plain/notes.txt") << "not a secret\n";
+    fs::create_symlink(root / "home/.aws/credentials", root / "link-to-creds");
+    fs::create_hard_link(root / "home/.aws/credentials", root / "plain/hardlink");
+
+    harness = new Harness(SensorOptions{});
+    catalog = new SecretCatalog(SecretCatalog::builtin());
+    auto &maps = harness->sensor->secret_maps();
+    maps.load_name_filter(catalog->kernel_filter());
+    CatalogScanner scanner(*catalog, "/nonexistent", {(root / "home").string()});
+    for (const auto &s : scanner.scan()) maps.add_secret_inode(s.dev, s.ino, s.catalog_id);
+    struct stat st{};
+    stat((root / "home/.aws/credentials").c_str(), &st);
+    secret_dev = kernel_dev(st.st_dev);
+    secret_ino = st.st_ino;
+    aws_id = catalog->match((root / "home/.aws/credentials").string())->id;
+  }
+  static void TearDownTestSuite() {
+    delete harness;
+    harness = nullptr;
+    delete catalog;
+    if (!root.empty()) fs::remove_all(root);
+  }
+  void SetUp() override {
+    if (auto why = skip_reason(); !why.empty()) GTEST_SKIP() << why;
+  }
+
+  static std::optional<Event> open_event_of(pid_t pid) {
+    return harness->wait_for([pid](const Event &e) {
+      return e.kind == EventKind::FileOpen && e.process.tgid == static_cast<uint32_t>(pid);
+    });
+  }
+
+  static void expect_common(const Event &ev, pid_t pid, const char *comm) {
+    EXPECT_EQ(ev.process.pid, static_cast<uint32_t>(pid));
+    EXPECT_EQ(ev.process.tgid, static_cast<uint32_t>(pid));
+    EXPECT_EQ(ev.process.ppid, static_cast<uint32_t>(getpid()));
+    EXPECT_EQ(ev.process.uid, 0u);
+    EXPECT_EQ(ev.process.gid, 0u);
+    EXPECT_EQ(ev.process.comm, comm);
+    EXPECT_EQ(ev.process.cgroup_id, self_cgroup_id());
+    EXPECT_NE(ev.process.start_ns, 0u);
+    EXPECT_LT(std::llabs(ev.time_ns - wall_now_ns()), 10'000'000'000LL);
+  }
+
+  static inline fs::path root;
+  static inline Harness *harness = nullptr;
+  static inline SecretCatalog *catalog = nullptr;
+  static inline uint64_t secret_dev = 0, secret_ino = 0;
+  static inline uint32_t aws_id = 0;
+};
+
+TEST_F(SensorTest, AllFamiliesAttach) {
+  for (const auto &[family, status] : harness->sensor->family_status())
+    EXPECT_EQ(status.rfind("attached", 0), 0u) << family << ": " << status;
+  EXPECT_TRUE(harness->decode_errors.empty());
+}
+
+TEST_F(SensorTest, AbsolutePathOpenOfAKnownSecret) {
+  std::string path = (root / "home/.aws/credentials").string();
+  pid_t pid = run_child("cw-abs", [&] {
+    int fd = open(path.c_str(), O_RDONLY);
+    return fd >= 0 ? 0 : 1;
+  });
+  auto ev = open_event_of(pid);
+  ASSERT_TRUE(ev);
+  expect_common(*ev, pid, "cw-abs");
+  EXPECT_EQ(ev->process.mnt_ns, ns_inode("mnt"));
+  auto &d = std::get<FileOpenDetails>(ev->details);
+  EXPECT_EQ(d.requested, path);
+  EXPECT_EQ(d.resolved, "");  // inode hits are not re-walked
+  EXPECT_GE(d.result, 3);
+  EXPECT_EQ(d.dev, secret_dev);
+  EXPECT_EQ(d.ino, secret_ino);
+  EXPECT_EQ(d.flags & O_ACCMODE, static_cast<uint32_t>(O_RDONLY));
+  EXPECT_EQ(d.dirfd, AT_FDCWD);
+  EXPECT_EQ(d.syscall, "openat");  // glibc's open() is openat
+  EXPECT_EQ(d.match, OpenMatch::Inode);
+  EXPECT_EQ(d.catalog_id, aws_id);
+}
+
+TEST_F(SensorTest, RelativeOpenatWithDirfd) {
+  std::string dir = (root / "home/.aws").string();
+  pid_t pid = run_child("cw-dirfd", [&] {
+    int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+    return openat(dfd, "credentials", O_RDONLY) >= 0 ? 0 : 1;
+  });
+  auto ev = open_event_of(pid);
+  ASSERT_TRUE(ev);
+  auto &d = std::get<FileOpenDetails>(ev->details);
+  EXPECT_EQ(d.requested, "credentials");
+  EXPECT_GE(d.dirfd, 3);
+  EXPECT_EQ(d.match, OpenMatch::Inode);
+  EXPECT_EQ(d.ino, secret_ino);
+}
+
+TEST_F(SensorTest, SymlinkAndHardLinkReachTheSameInode) {
+  for (const char *name : {"link-to-creds", "plain/hardlink"}) {
+    std::string path = (root / name).string();
+    pid_t pid = run_child("cw-link", [&] { return open(path.c_str(), O_RDONLY) >= 0 ? 0 : 1; });
+    auto ev = open_event_of(pid);
+    ASSERT_TRUE(ev) << name;
+    auto &d = std::get<FileOpenDetails>(ev->details);
+    EXPECT_EQ(d.requested, path);
+    EXPECT_EQ(d.ino, secret_ino) << name;
+    EXPECT_EQ(d.match, OpenMatch::Inode) << name;
+  }
+}
+
+TEST_F(SensorTest, BindMountInAnotherMountNamespace) {
+  std::string target = (root / "bindtarget").string();
+  fs::create_directories(target);
+  std::string source = (root / "home/.aws").string();
+  pid_t pid = run_child("cw-bind", [&] {
+    if (unshare(CLONE_NEWNS) != 0) return 2;
+    mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr);  // keep the bind out of the host
+    if (mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0) return 3;
+    return open((target + "/credentials").c_str(), O_RDONLY) >= 0 ? 0 : 1;
+  });
+  auto ev = open_event_of(pid);
+  ASSERT_TRUE(ev);
+  auto &d = std::get<FileOpenDetails>(ev->details);
+  EXPECT_EQ(d.requested, target + "/credentials");
+  EXPECT_EQ(d.ino, secret_ino);
+  EXPECT_EQ(d.match, OpenMatch::Inode);
+  EXPECT_NE(ev->process.mnt_ns, ns_inode("mnt"));  // the child's own namespace
+}
+
+TEST_F(SensorTest, UnknownFileWithASecretNameIsACandidateWithItsResolvedPath) {
+  fs::create_directories(root / "later/.aws");
+  std::string path = (root / "later/.aws/credentials").string();
+  std::ofstream(path) << "[x]\n";
+  pid_t pid = run_child("cw-name", [&] { return open(path.c_str(), O_RDONLY) >= 0 ? 0 : 1; });
+  auto ev = open_event_of(pid);
+  ASSERT_TRUE(ev);
+  auto &d = std::get<FileOpenDetails>(ev->details);
+  EXPECT_EQ(d.match, OpenMatch::Name);
+  EXPECT_EQ(d.resolved, path);
+  EXPECT_NE(d.catalog_id, 0u);  // the "credentials" selector's entry
+
+  // Once userspace says "not a secret", the kernel stops reporting that inode.
+  harness->sensor->secret_maps().mark_not_secret(d.dev, d.ino);
+  pid_t again = run_child("cw-name2", [&] {
+    open(path.c_str(), O_RDONLY);
+    return open((root / "home/.aws/credentials").c_str(), O_RDONLY) >= 0 ? 0 : 1;  // a sentinel after it
+  });
+  auto sentinel = open_event_of(again);
+  ASSERT_TRUE(sentinel);
+  EXPECT_EQ(harness->all_of(again, EventKind::FileOpen).size(), 1u);
+}
+
+TEST_F(SensorTest, WriteOnlyOpen) {
+  std::string path = (root / "home/.aws/credentials").string();
+  pid_t pid = run_child("cw-write", [&] { return open(path.c_str(), O_WRONLY | O_APPEND) >= 0 ? 0 : 1; });
+  auto ev = open_event_of(pid);
+  ASSERT_TRUE(ev);
+  auto &d = std::get<FileOpenDetails>(ev->details);
+  EXPECT_EQ(d.flags & O_ACCMODE, static_cast<uint32_t>(O_WRONLY));
+  EXPECT_TRUE(d.flags & O_APPEND);
+  EXPECT_EQ(d.access(), "write");
+}
+
+TEST_F(SensorTest, FailedOpenOfASecretPath) {
+  std::string path = (root / "missing/.aws/credentials").string();
+  pid_t pid = run_child("cw-fail", [&] { return open(path.c_str(), O_RDONLY) < 0 ? 0 : 1; });
+  auto ev = open_event_of(pid);
+  ASSERT_TRUE(ev);
+  auto &d = std::get<FileOpenDetails>(ev->details);
+  EXPECT_EQ(d.result, -ENOENT);
+  EXPECT_EQ(d.match, OpenMatch::FailedName);
+  EXPECT_EQ(d.requested, path);
+  EXPECT_EQ(d.dev, 0u);
+  EXPECT_EQ(d.ino, 0u);
+}
+
+TEST_F(SensorTest, NonSecretOpensProduceNothing) {
+  std::string plain = (root / "plain/notes.txt").string();
+  std::string secret = (root / "home/.aws/credentials").string();
+  pid_t pid = run_child("cw-plain", [&] {
+    for (int i = 0; i < 100; ++i) {
+      close(open(plain.c_str(), O_RDONLY));
+      close(open("/etc/hostname", O_RDONLY));
+      open("/nonexistent/file.txt", O_RDONLY);
+    }
+    return open(secret.c_str(), O_RDONLY) >= 0 ? 0 : 1;  // sentinel: arrives after everything above
+  });
+  ASSERT_TRUE(open_event_of(pid));
+  auto mine = harness->all_of(pid, EventKind::FileOpen);
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(std::get<FileOpenDetails>(mine[0].details).requested, secret);
+}
+
+class Listener {
+ public:
+  Listener(int family, const std::string &unix_path = "") : family_(family) {
+    fd_ = socket(family, SOCK_STREAM, 0);
+    if (family == AF_INET) {
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      bind(fd_, reinterpret_cast<sockaddr *>(&a), sizeof(a));
+      socklen_t len = sizeof(a);
+      getsockname(fd_, reinterpret_cast<sockaddr *>(&a), &len);
+      port_ = ntohs(a.sin_port);
+    } else if (family == AF_INET6) {
+      sockaddr_in6 a{};
+      a.sin6_family = AF_INET6;
+      a.sin6_addr = in6addr_loopback;
+      bind(fd_, reinterpret_cast<sockaddr *>(&a), sizeof(a));
+      socklen_t len = sizeof(a);
+      getsockname(fd_, reinterpret_cast<sockaddr *>(&a), &len);
+      port_ = ntohs(a.sin6_port);
+    } else {
+      sockaddr_un a{};
+      a.sun_family = AF_UNIX;
+      strncpy(a.sun_path, unix_path.c_str(), sizeof(a.sun_path) - 1);
+      unlink(unix_path.c_str());
+      bind(fd_, reinterpret_cast<sockaddr *>(&a), sizeof(a));
+    }
+    listen(fd_, 16);
+  }
+  ~Listener() { close(fd_); }
+  uint16_t port() const { return port_; }
+
+ private:
+  int family_;
+  int fd_;
+  uint16_t port_ = 0;
+};
+
+int connect_to(int family, uint16_t port, const std::string &unix_path = "") {
+  int fd = socket(family, SOCK_STREAM, 0);
+  int rc;
+  if (family == AF_INET) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    rc = connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof(a));
+  } else if (family == AF_INET6) {
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons(port);
+    a.sin6_addr = in6addr_loopback;
+    rc = connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof(a));
+  } else {
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    strncpy(a.sun_path, unix_path.c_str(), sizeof(a.sun_path) - 1);
+    rc = connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof(a));
+  }
+  return rc == 0 ? 0 : errno;
+}
+
+TEST_F(SensorTest, ConnectsIpv4Ipv6AndUnixSuccessfulAndRefused) {
+  Listener v4(AF_INET), v6(AF_INET6);
+  std::string sock = (root / "app.sock").string();
+  Listener ux(AF_UNIX, sock);
+  uint16_t closed_port;
+  {
+    Listener tmp(AF_INET);
+    closed_port = tmp.port();
+  }  // closed: connects are refused
+  struct Case {
+    int family;
+    uint16_t port;
+    std::string path;
+    int expect_errno;
+    std::string dest;
+  };
+  std::vector<Case> cases = {
+      {AF_INET, v4.port(), "", 0, "127.0.0.1:" + std::to_string(v4.port())},
+      {AF_INET, closed_port, "", ECONNREFUSED, "127.0.0.1:" + std::to_string(closed_port)},
+      {AF_INET6, v6.port(), "", 0, "[::1]:" + std::to_string(v6.port())},
+      {AF_UNIX, 0, sock, 0, sock},
+      {AF_UNIX, 0, (root / "nobody.sock").string(), ENOENT, (root / "nobody.sock").string()},
+  };
+  for (const auto &c : cases) {
+    pid_t pid = run_child("cw-conn", [&] { return connect_to(c.family, c.port, c.path) == c.expect_errno ? 0 : 1; });
+    auto ev = harness->wait_for([pid](const Event &e) {
+      return e.kind == EventKind::Connect && e.process.tgid == static_cast<uint32_t>(pid);
+    });
+    ASSERT_TRUE(ev) << c.dest;
+    expect_common(*ev, pid, "cw-conn");
+    auto &d = std::get<ConnectDetails>(ev->details);
+    EXPECT_EQ(d.destination(), c.dest);
+    EXPECT_EQ(d.result, -c.expect_errno) << c.dest;
+    EXPECT_EQ(d.family, c.family);
+    EXPECT_EQ(d.sock_type, SOCK_STREAM);
+    EXPECT_GE(d.fd, 3);
+  }
+}
+
+TEST_F(SensorTest, ForkExecExitWithCodesAndSignals) {
+  int status = 0;
+  pid_t pid = run_child(
+      "cw-parent",
+      [] {
+        pid_t child = fork();
+        if (child == 0) {
+          execl("/bin/sh", "sh", "-c", "exit 7", static_cast<char *>(nullptr));
+          _exit(127);
+        }
+        int st;
+        waitpid(child, &st, 0);
+        return WEXITSTATUS(st) == 7 ? 3 : 1;
+      },
+      &status);
+  ASSERT_EQ(WEXITSTATUS(status), 3);
+
+  auto fork_ev = harness->wait_for(
+      [pid](const Event &e) { return e.kind == EventKind::Fork && e.process.tgid == static_cast<uint32_t>(pid); });
+  ASSERT_TRUE(fork_ev);
+  expect_common(*fork_ev, pid, "cw-parent");
+  uint32_t child = std::get<ForkDetails>(fork_ev->details).child_tgid;
+  EXPECT_NE(child, 0u);
+  EXPECT_GT(std::get<ForkDetails>(fork_ev->details).child_start_ns, fork_ev->process.start_ns);
+
+  auto exec_ev = harness->wait_for([child](const Event &e) { return e.kind == EventKind::Exec && e.process.tgid == child; });
+  ASSERT_TRUE(exec_ev);
+  auto &x = std::get<ExecDetails>(exec_ev->details);
+  EXPECT_EQ(exec_ev->process.comm, "sh");
+  EXPECT_EQ(exec_ev->process.ppid, static_cast<uint32_t>(pid));
+  EXPECT_EQ(x.filename, "/bin/sh");
+  EXPECT_EQ(exec_ev->process.exe, fs::canonical("/bin/sh").string());
+  EXPECT_EQ(x.args, (std::vector<std::string>{"sh", "-c", "exit 7"}));
+  EXPECT_FALSE(x.args_truncated);
+  EXPECT_EQ(x.euid, 0u);
+  EXPECT_EQ(x.parent_start_ns, fork_ev->process.start_ns);
+  EXPECT_EQ(exec_ev->process.start_ns, std::get<ForkDetails>(fork_ev->details).child_start_ns);
+
+  auto child_exit = harness->wait_for([child](const Event &e) { return e.kind == EventKind::Exit && e.process.tgid == child; });
+  ASSERT_TRUE(child_exit);
+  EXPECT_EQ(std::get<ExitDetails>(child_exit->details).exit_code(), 7);
+  auto parent_exit = harness->wait_for(
+      [pid](const Event &e) { return e.kind == EventKind::Exit && e.process.tgid == static_cast<uint32_t>(pid); });
+  ASSERT_TRUE(parent_exit);
+  EXPECT_EQ(std::get<ExitDetails>(parent_exit->details).exit_code(), 3);
+
+  // Killed by a signal; and a multi-threaded process exits once.
+  pid_t killed = fork();
+  if (killed == 0) {
+    std::thread t([] { pause(); });
+    t.detach();
+    pause();
+    _exit(0);
+  }
+  std::this_thread::sleep_for(100ms);
+  kill(killed, SIGKILL);
+  waitpid(killed, nullptr, 0);
+  auto kill_ev = harness->wait_for(
+      [killed](const Event &e) { return e.kind == EventKind::Exit && e.process.tgid == static_cast<uint32_t>(killed); });
+  ASSERT_TRUE(kill_ev);
+  EXPECT_EQ(std::get<ExitDetails>(kill_ev->details).signal(), SIGKILL);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(harness->all_of(killed, EventKind::Exit).size(), 1u);
+}
+
+TEST_F(SensorTest, ProcessThatExistedBeforeTheSensorStarted) {
+  // This process started before a second sensor loads; its open is still attributed to it.
+  int go[2];
+  ASSERT_EQ(pipe(go), 0);
+  std::string path = (root / "home/.aws/credentials").string();
+  pid_t pid = fork();
+  if (pid == 0) {
+    prctl(PR_SET_NAME, "cw-early");
+    char c;
+    if (read(go[0], &c, 1) != 1) _exit(2);
+    _exit(open(path.c_str(), O_RDONLY) >= 0 ? 0 : 1);
+  }
+  std::this_thread::sleep_for(50ms);
+  Harness late(SensorOptions{});
+  auto &maps = late.sensor->secret_maps();
+  maps.load_name_filter(catalog->kernel_filter());
+  maps.add_secret_inode(secret_dev, secret_ino, aws_id);
+  ASSERT_EQ(write(go[1], "x", 1), 1);
+  waitpid(pid, nullptr, 0);
+  auto ev = late.wait_for([pid](const Event &e) {
+    return e.kind == EventKind::FileOpen && e.process.tgid == static_cast<uint32_t>(pid);
+  });
+  ASSERT_TRUE(ev);
+  expect_common(*ev, pid, "cw-early");
+  close(go[0]);
+  close(go[1]);
+}
+
+TEST_F(SensorTest, RingBufferLossesAreCountedPerProgram) {
+  SensorOptions small;
+  small.ring_buffer_bytes = 4096 * 2;  // room for a handful of records
+  small.process = false;
+  small.net = false;
+  BootClock clock;
+  RecordDecoder decoder(clock);
+  uint64_t delivered = 0;
+  small.agent_tgid = static_cast<uint32_t>(getpid());
+  BpfSensor sensor(small, [&](std::span<const uint8_t>) { ++delivered; });
+  sensor.secret_maps().load_name_filter(catalog->kernel_filter());
+  sensor.secret_maps().add_secret_inode(secret_dev, secret_ino, aws_id);
+  std::string path = (root / "home/.aws/credentials").string();
+  const int opens = 2000;
+  run_child("cw-storm", [&] {
+    for (int i = 0; i < opens; ++i) close(open(path.c_str(), O_RDONLY));
+    return 0;
+  });
+  while (sensor.poll(100) > 0) {
+  }
+  uint64_t emitted = 0, lost = 0;
+  for (const auto &c : sensor.counters())
+    if (c.program == "file_open") {
+      emitted = c.emitted;
+      lost = c.lost;
+    }
+  EXPECT_GT(lost, 0u);
+  EXPECT_EQ(emitted + lost, static_cast<uint64_t>(opens));
+  EXPECT_EQ(delivered, emitted);
+}
+
+}  // namespace
+}  // namespace credwatch

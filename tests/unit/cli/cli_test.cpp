@@ -1,0 +1,129 @@
+// The credwatch binary's argument handling and error messages, run unprivileged.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "store/database.h"
+#include "store/event_writer.h"
+#include "support/run_command.h"
+
+namespace credwatch {
+namespace {
+
+using testing::run_command;
+namespace fs = std::filesystem;
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() / ("cw-cli-" + std::to_string(getpid()));
+    fs::create_directories(dir);
+    db = (dir / "events.db").string();
+  }
+  void TearDown() override { fs::remove_all(dir); }
+  testing::CommandResult cw(std::vector<std::string> args) {
+    args.insert(args.begin(), CREDWATCH_BINARY);
+    return run_command(args);
+  }
+  void populate() {
+    auto database = Database::open(db);
+    EventWriter writer(database, 1);
+    for (int i = 0; i < 3; ++i) {
+      Event ev;
+      ev.kind = EventKind::Connect;
+      ev.time_ns = wall_now_ns() - 1'000'000'000;
+      ev.process.tgid = ev.process.pid = 100 + i;
+      ev.process.comm = "curl";
+      ConnectDetails d;
+      d.family = 2;
+      d.address = "127.0.0.1";
+      d.port = static_cast<uint16_t>(8000 + i);
+      ev.details = d;
+      writer.submit(ev);
+    }
+    writer.flush();
+  }
+  fs::path dir;
+  std::string db;
+};
+
+TEST_F(CliTest, VersionPrintsVersionCommitAndAbi) {
+  auto r = cw({"version"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("credwatch "), std::string::npos);
+  EXPECT_NE(r.out.find("BPF ABI 1"), std::string::npos);
+  auto j = nlohmann::json::parse(cw({"version", "--json"}).out);
+  EXPECT_EQ(j["bpf_abi"], 1);
+  EXPECT_FALSE(j["commit"].get<std::string>().empty());
+}
+
+TEST_F(CliTest, NoSubcommandIsAnError) {
+  auto r = cw({});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE((r.out + r.err).find("subcommand"), std::string::npos);
+}
+
+TEST_F(CliTest, EventsOnAMissingDatabaseNamesIt) {
+  auto r = cw({"events", "--db", (dir / "missing.db").string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no database at " + (dir / "missing.db").string()), std::string::npos);
+  // CREDWATCH_DB is honoured.
+  auto env = run_command({CREDWATCH_BINARY, "events"}, {"CREDWATCH_DB=" + (dir / "env.db").string()});
+  EXPECT_NE(env.err.find((dir / "env.db").string()), std::string::npos);
+}
+
+TEST_F(CliTest, EventsRejectsBadArguments) {
+  populate();
+  auto kind = cw({"events", "--db", db, "--kind", "bogus"});
+  EXPECT_NE(kind.exit_code, 0);
+  EXPECT_NE(kind.err.find("unknown event kind 'bogus'"), std::string::npos);
+  auto since = cw({"events", "--db", db, "--since", "yesterday"});
+  EXPECT_NE(since.exit_code, 0);
+  EXPECT_NE(since.err.find("invalid time 'yesterday'"), std::string::npos);
+  auto format = cw({"events", "--db", db, "--format", "xml"});
+  EXPECT_NE(format.exit_code, 0);
+}
+
+TEST_F(CliTest, EventsJsonlAndTable) {
+  populate();
+  auto r = cw({"events", "--db", db, "--format", "jsonl", "--since", "1h"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    auto j = nlohmann::json::parse(line);
+    EXPECT_EQ(j["kind"], "connect");
+    EXPECT_EQ(j["dest"], "127.0.0.1:" + std::to_string(8000 + n));
+    ++n;
+  }
+  EXPECT_EQ(n, 3);
+  auto limited = cw({"events", "--db", db, "--format", "json", "--limit", "1"});
+  auto arr = nlohmann::json::parse(limited.out);
+  ASSERT_EQ(arr.size(), 1u);
+  EXPECT_EQ(arr[0]["dest"], "127.0.0.1:8002");  // the newest
+  auto table = cw({"events", "--db", db});
+  EXPECT_EQ(table.exit_code, 0);
+  EXPECT_NE(table.out.find("TIME"), std::string::npos);
+  EXPECT_NE(table.out.find("ipv4 127.0.0.1:8001"), std::string::npos);
+  EXPECT_EQ(table.out.find("\033["), std::string::npos);  // no colour when not a terminal
+}
+
+TEST_F(CliTest, AgentRejectsAnInvalidConfigWithItsPosition) {
+  std::ofstream(dir / "bad.yaml") << "database: /tmp/x\nring_buffer_mb: 3\n";
+  auto r = cw({"agent", "--config", (dir / "bad.yaml").string(), "--db", db});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find((dir / "bad.yaml").string() + ":2:17: 'ring_buffer_mb' must be a power of two"),
+            std::string::npos)
+      << r.err;
+  auto missing = cw({"agent", "--config", (dir / "none.yaml").string()});
+  EXPECT_NE(missing.exit_code, 0);
+}
+
+}  // namespace
+}  // namespace credwatch

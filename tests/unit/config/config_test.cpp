@@ -1,0 +1,104 @@
+// Config parsing: defaults, every key, and errors that name file, line and column.
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+
+namespace credwatch {
+namespace {
+
+std::string error_of(const std::string &yaml) {
+  try {
+    parse_config(yaml, "cw.yaml");
+  } catch (const ConfigError &e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Config, EmptyMeansDefaults) {
+  Config c = parse_config("", "cw.yaml");
+  EXPECT_EQ(c.database, "/var/lib/credwatch/credwatch.db");
+  EXPECT_EQ(c.trust_domain, "cluster.local");
+  EXPECT_EQ(c.ring_buffer_mb, 16u);
+  EXPECT_TRUE(c.builtin_catalog);
+  EXPECT_EQ(c.secret_catalog().entries().size(), SecretCatalog::builtin().entries().size());
+}
+
+TEST(Config, ParsesEveryKey) {
+  Config c = parse_config(R"(
+database: /tmp/x.db
+node_name: node-1
+trust_domain: prod.example.com
+kubelet_root: /data/kubelet
+log_level: debug
+log_format: json
+ring_buffer_mb: 64
+max_queue: 5000
+stats_interval: 5s
+catalog_rescan_interval: 1m
+probes: {process: true, files: true, net: false}
+catalog:
+  builtin: true
+  entries:
+    - name: app-secret
+      kind: api_token
+      paths: ["/opt/app/secret.txt", "~/.config/app/token"]
+      exclude: ["*.bak"]
+      description: the app's token
+)",
+                          "cw.yaml");
+  EXPECT_EQ(c.database, "/tmp/x.db");
+  EXPECT_EQ(c.node_name, "node-1");
+  EXPECT_EQ(c.trust_domain, "prod.example.com");
+  EXPECT_EQ(c.kubelet_root, "/data/kubelet");
+  EXPECT_EQ(c.log_format, "json");
+  EXPECT_EQ(c.ring_buffer_mb, 64u);
+  EXPECT_EQ(c.max_queue, 5000u);
+  EXPECT_EQ(c.stats_interval_ns, 5'000'000'000);
+  EXPECT_EQ(c.catalog_rescan_ns, 60'000'000'000);
+  EXPECT_FALSE(c.probe_net);
+  ASSERT_EQ(c.catalog.size(), 1u);
+  auto catalog = c.secret_catalog();
+  ASSERT_NE(catalog.match("/opt/app/secret.txt"), nullptr);
+  EXPECT_EQ(catalog.match("/opt/app/secret.txt")->kind, "api_token");
+  EXPECT_EQ(catalog.match("/home/x/.config/app/token")->name, "app-secret");
+}
+
+TEST(Config, BuiltinCatalogCanBeDisabled) {
+  Config c = parse_config("catalog: {builtin: false, entries: [{name: a, kind: k, paths: /a/b}]}", "cw.yaml");
+  EXPECT_EQ(c.secret_catalog().entries().size(), 1u);
+  EXPECT_EQ(c.secret_catalog().match("/etc/shadow"), nullptr);
+}
+
+TEST(Config, ErrorsNamePositionAndProblem) {
+  EXPECT_EQ(error_of("databse: /x\n"),
+            "cw.yaml:1:1: unknown key 'databse' in the config (expected one of: catalog, catalog_rescan_interval, "
+            "database, kubelet_root, log_format, log_level, max_queue, node_name, probes, ring_buffer_mb, "
+            "stats_interval, trust_domain)");
+  EXPECT_EQ(error_of("ring_buffer_mb: 3\n"), "cw.yaml:1:17: 'ring_buffer_mb' must be a power of two");
+  EXPECT_EQ(error_of("ring_buffer_mb: lots\n"), "cw.yaml:1:17: 'ring_buffer_mb' must be a whole number");
+  EXPECT_EQ(error_of("ring_buffer_mb: -4\n"), "cw.yaml:1:17: 'ring_buffer_mb' must be a whole number");
+  EXPECT_EQ(error_of("probes:\n  net: maybe\n"), "cw.yaml:2:8: 'probes.net' must be true or false");
+  EXPECT_EQ(error_of("stats_interval: 10\n"),
+            "cw.yaml:1:17: 'stats_interval': invalid time '10': missing unit (use ms, s, m, h, d or w)");
+  EXPECT_EQ(error_of("trust_domain: a/b\n"), "cw.yaml:1:15: 'trust_domain' must be a DNS-style name such as cluster.local");
+  EXPECT_EQ(error_of("database: [1, 2]\n"), "cw.yaml:1:11: 'database' must be a string");
+  EXPECT_NE(error_of("database: /x\n  bad: indent: here\n").find("cw.yaml:2:"), std::string::npos);
+  EXPECT_EQ(error_of("catalog:\n  entries:\n    - name: a\n      kind: k\n      paths: [\"**/*\"]\n"),
+            "cw.yaml:3:7: catalog entry 'a': path '**/*' cannot be filtered in the kernel: its file name needs a "
+            "literal prefix or suffix of at least 3 characters, or its directory a literal name");
+  EXPECT_EQ(error_of("catalog:\n  entries:\n    - name: shadow\n      kind: k\n      paths: /x/y\n"),
+            "cw.yaml:3:7: catalog entry 'shadow' is defined twice");
+}
+
+TEST(Config, UnreadableFileIsAClearError) {
+  try {
+    load_config("/nonexistent/credwatch.yaml");
+    FAIL();
+  } catch (const ConfigError &e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/credwatch.yaml: cannot read"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace credwatch

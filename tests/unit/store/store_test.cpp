@@ -1,0 +1,216 @@
+// The store: file permissions, migrations, batched writes from another thread, queries and their filters.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "store/database.h"
+#include "store/event_query.h"
+#include "store/event_writer.h"
+
+namespace credwatch {
+namespace {
+
+namespace fs = std::filesystem;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() / ("cw-store-" + std::to_string(getpid()) + "-" +
+                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir);
+    path = (dir / "sub" / "credwatch.db").string();
+  }
+  void TearDown() override { fs::remove_all(dir); }
+
+  static Event file_event(WallNs t, uint32_t pid, const std::string &path, int64_t result = 3) {
+    Event ev;
+    ev.kind = EventKind::FileOpen;
+    ev.time_ns = t;
+    ev.process.pid = ev.process.tgid = pid;
+    ev.process.comm = "cat";
+    ev.process.exe = "/usr/bin/cat";
+    ev.identity = "spiffe://cluster.local/ns/a/sa/b";
+    FileOpenDetails d;
+    d.requested = path;
+    d.path = path;
+    d.result = result;
+    d.syscall = "openat";
+    d.catalog_entry = "aws-credentials";
+    d.credential_kind = "aws_credentials";
+    ev.details = d;
+    return ev;
+  }
+
+  fs::path dir;
+  std::string path;
+};
+
+TEST_F(StoreTest, CreatesOwnerOnlyFileAndDirectory) {
+  auto db = Database::open(path);
+  struct stat st{};
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(stat((dir / "sub").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  auto mode = db.prepare("PRAGMA journal_mode");
+  ASSERT_TRUE(mode.step());
+  EXPECT_EQ(mode.text(0), "wal");
+}
+
+TEST_F(StoreTest, MigrationsAreRecordedAndIdempotent) {
+  {
+    auto db = Database::open(path);
+    EXPECT_EQ(db.schema_version(), Database::latest_schema_version());
+  }
+  auto db = Database::open(path);  // second open applies nothing new
+  auto rows = db.prepare("SELECT COUNT(*) FROM schema_migrations");
+  rows.step();
+  EXPECT_EQ(rows.int64(0), Database::latest_schema_version());
+}
+
+TEST_F(StoreTest, RefusesANewerSchema) {
+  { auto db = Database::open(path); db.exec("PRAGMA user_version = 999"); }
+  try {
+    Database::open(path);
+    FAIL();
+  } catch (const StoreError &e) {
+    EXPECT_NE(std::string(e.what()).find("newer than this credwatch understands"), std::string::npos);
+  }
+}
+
+TEST_F(StoreTest, OpenExistingNamesAMissingDatabase) {
+  try {
+    Database::open_existing(path);
+    FAIL();
+  } catch (const StoreError &e) {
+    EXPECT_NE(std::string(e.what()).find("no database at " + path), std::string::npos);
+  }
+}
+
+TEST_F(StoreTest, WriterBatchesAndQueriesFilter) {
+  auto db = Database::open(path);
+  {
+    EventWriter writer(db, 1);
+    for (int i = 0; i < 1000; ++i)
+      EXPECT_TRUE(writer.submit(file_event(1000 + i, 10 + i % 3, i % 2 ? "/root/.aws/credentials" : "/etc/shadow")));
+    Event exec;
+    exec.kind = EventKind::Exec;
+    exec.time_ns = 5000;
+    exec.process.tgid = exec.process.pid = 77;
+    exec.process.comm = "curl";
+    exec.process.exe = "/usr/bin/curl";
+    exec.details = ExecDetails{"/usr/bin/curl", {"curl", "-s", "http://x"}, false, 0, 0, 0, 0, 0};
+    writer.submit(exec);
+    writer.flush();
+    EXPECT_EQ(writer.stats().events_written, 1001u);
+  }
+  auto reader = Database::open_existing(path);  // a second connection, as the CLI has
+  EventFilter all;
+  all.limit = 0;
+  EXPECT_EQ(query_events(reader, all).size(), 1001u);
+
+  EventFilter newest;
+  newest.limit = 5;
+  auto five = query_events(reader, newest);
+  ASSERT_EQ(five.size(), 5u);
+  EXPECT_EQ(five.back().kind, "exec");        // newest last
+  EXPECT_LT(five.front().id, five.back().id);  // chronological
+
+  EventFilter by_path;
+  by_path.path = "**/.aws/credentials";
+  by_path.limit = 0;
+  EXPECT_EQ(query_events(reader, by_path).size(), 500u);
+
+  EventFilter by_pid;
+  by_pid.pid = 10;
+  by_pid.kinds = {"file_open"};
+  by_pid.limit = 0;
+  EXPECT_EQ(query_events(reader, by_pid).size(), 334u);
+
+  EventFilter window;
+  window.since = 1100;
+  window.until = 1199;
+  window.limit = 0;
+  EXPECT_EQ(query_events(reader, window).size(), 100u);
+
+  EventFilter comm;
+  comm.comm = "cu*";
+  auto curl = query_events(reader, comm);
+  ASSERT_EQ(curl.size(), 1u);
+  auto j = event_to_json(curl[0]);
+  EXPECT_EQ(j["kind"], "exec");
+  EXPECT_EQ(j["path"], "/usr/bin/curl");
+  EXPECT_EQ(j["details"]["args"][2], "http://x");
+  EXPECT_EQ(j["process"]["pid"], 77);
+
+  EventFilter identity;
+  identity.identity = "spiffe://cluster.local/ns/a/*";
+  identity.limit = 0;
+  EXPECT_EQ(query_events(reader, identity).size(), 1000u);
+}
+
+TEST_F(StoreTest, JsonSchemaOfAFileOpen) {
+  auto db = Database::open(path);
+  EventWriter writer(db, 1);
+  writer.submit(file_event(1'795'893'601'000'000'000, 42, "/nonexistent/.aws/credentials", -2));
+  writer.flush();
+  EventFilter f;
+  auto events = query_events(db, f);
+  ASSERT_EQ(events.size(), 1u);
+  auto j = event_to_json(events[0]);
+  EXPECT_EQ(j["time"], "2026-11-28T19:20:01.000000000Z");
+  EXPECT_EQ(j["kind"], "file_open");
+  EXPECT_EQ(j["result"], -2);
+  EXPECT_EQ(j["error"], "ENOENT");
+  EXPECT_EQ(j["catalog"], "aws-credentials");
+  EXPECT_EQ(j["identity"], "spiffe://cluster.local/ns/a/sa/b");
+  EXPECT_EQ(j["details"]["access"], "read");
+  EXPECT_EQ(j["details"]["credential_kind"], "aws_credentials");
+  EXPECT_TRUE(j["dest"].is_null());
+  for (const char *key : {"id", "time", "time_ns", "kind", "identity", "process", "path", "dest", "result", "error",
+                          "catalog", "credential", "details"})
+    EXPECT_TRUE(j.contains(key)) << key;
+}
+
+TEST_F(StoreTest, FullQueueDropsAndCountsButKeepsLossReports) {
+  auto db = Database::open(path);
+  EventWriter writer(db, 1, 1000);  // the smallest queue the config allows
+  // Hold the database so the writer cannot drain while we overfill.
+  auto blocker = Database::open_existing(path);
+  blocker.exec("BEGIN EXCLUSIVE");
+  size_t accepted = 0;
+  for (int i = 0; i < 30000; ++i) accepted += writer.submit(file_event(i, 1, "/etc/shadow"));
+  Event lost;
+  lost.kind = EventKind::Lost;
+  lost.details = LostDetails{"queue", 1, "test", 0};
+  EXPECT_TRUE(writer.submit(lost));  // never dropped
+  blocker.exec("COMMIT");
+  writer.flush();
+  auto s = writer.stats();
+  EXPECT_GT(s.dropped, 0u);
+  EXPECT_EQ(s.dropped + accepted, 30000u);
+}
+
+TEST_F(StoreTest, ConcurrentReaderDuringWrites) {
+  auto db = Database::open(path);
+  EventWriter writer(db, 1);
+  std::atomic<bool> done{false};
+  std::thread reader([&] {
+    auto r = Database::open_existing(path);
+    EventFilter f;
+    f.limit = 100;
+    while (!done) EXPECT_NO_THROW(query_events(r, f));
+  });
+  for (int i = 0; i < 20000; ++i) writer.submit(file_event(i, 1, "/etc/shadow"));
+  writer.flush();
+  done = true;
+  reader.join();
+  EXPECT_EQ(writer.stats().write_errors, 0u);
+}
+
+}  // namespace
+}  // namespace credwatch
