@@ -10,9 +10,12 @@ packages=(
   libcli11-dev libspdlog-dev libsqlite3-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev
   nlohmann-json3-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
   # tests: workloads, fixtures, containers, manifest validation, benchmarks
-  python3 curl openssh-client iproute2 procps podman runc debootstrap nodejs npm
+  python3 curl openssh-client iproute2 procps podman runc debootstrap
   redis-server redis-tools bpftrace hyperfine
 )
+# Node.js (for validating Kubernetes manifests offline) may already come from another source, such as
+# NodeSource, whose nodejs package conflicts with Debian's npm: install Debian's only when there is none.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do
