@@ -22,6 +22,8 @@
 #define CW_ARGS_LEN 256       /* argv, NUL separated */
 #define CW_UNIX_PATH_LEN 108  /* sizeof(sockaddr_un.sun_path) */
 #define CW_NAME_KEY_LEN 30    /* longest file name the in-kernel name filter compares */
+#define CW_ENV_CHUNK_LEN 4096 /* bytes of a process's environment block per record */
+#define CW_ENV_NAME_LEN 64    /* longest environment variable name getenv records carry */
 
 /* Record kinds (cw_header.kind). */
 #define CW_REC_EXEC 1
@@ -29,7 +31,11 @@
 #define CW_REC_EXIT 3
 #define CW_REC_FILE_OPEN 4
 #define CW_REC_CONNECT 5
-#define CW_REC_KIND_MAX 5
+#define CW_REC_ENV_CHUNK 6    /* part of a new program's environment block */
+#define CW_REC_ENV_READ 7     /* getenv/secure_getenv of a secret-named variable */
+#define CW_REC_PROC_ACCESS 8  /* access to another process's environ, mem or maps, ptrace, process_vm_* */
+#define CW_REC_CRED_CHANGE 9  /* a set*id or capset call that succeeded */
+#define CW_REC_KIND_MAX 9
 
 /* Program slots in the per-CPU stats map: one per BPF program that emits records. */
 #define CW_PROG_EXEC 0
@@ -37,6 +43,10 @@
 #define CW_PROG_EXIT 2
 #define CW_PROG_FILE_OPEN 3
 #define CW_PROG_CONNECT 4
+#define CW_PROG_ENV_EXEC 5
+#define CW_PROG_ENV_READ 6
+#define CW_PROG_PROC_ACCESS 7
+#define CW_PROG_CRED_CHANGE 8
 #define CW_PROG_MAX 16
 
 /* Which syscall produced a file-open record (cw_file_open.syscall). */
@@ -44,6 +54,34 @@
 #define CW_SYS_OPENAT 2
 #define CW_SYS_OPENAT2 3
 #define CW_SYS_CREAT 4
+
+/* Credential-changing syscalls (cw_cred_change.syscall). */
+#define CW_SYS_SETUID 10
+#define CW_SYS_SETGID 11
+#define CW_SYS_SETREUID 12
+#define CW_SYS_SETREGID 13
+#define CW_SYS_SETRESUID 14
+#define CW_SYS_SETRESGID 15
+#define CW_SYS_SETFSUID 16
+#define CW_SYS_SETFSGID 17
+#define CW_SYS_CAPSET 18
+
+/* How one process reached into another (cw_proc_access.method). */
+#define CW_ACCESS_ENVIRON 1   /* open of /proc/<pid>/environ */
+#define CW_ACCESS_MEM 2       /* open of /proc/<pid>/mem */
+#define CW_ACCESS_MAPS 3      /* open of /proc/<pid>/maps */
+#define CW_ACCESS_PTRACE 4    /* ptrace(request, pid) */
+#define CW_ACCESS_VM_READV 5  /* process_vm_readv(pid) */
+#define CW_ACCESS_VM_WRITEV 6 /* process_vm_writev(pid) */
+
+/* Which libc function a getenv record came from (cw_env_read.function). */
+#define CW_FN_GETENV 1
+#define CW_FN_SECURE_GETENV 2
+
+/* Catalog ids the name filter reserves for procfs files that expose another process. */
+#define CW_CATALOG_PROC_ENVIRON 0xffffff01
+#define CW_CATALOG_PROC_MEM 0xffffff02
+#define CW_CATALOG_PROC_MAPS 0xffffff03
 
 /* Why the kernel reported a file open (cw_file_open.match). */
 #define CW_MATCH_INODE 1       /* the opened inode is a known secret */
@@ -140,6 +178,52 @@ struct cw_connect {
 	__u32 _pad;
 };
 
+/* One piece of a new program's environment block ("NAME=value\0..."), read at exec. A block larger
+ * than the configured number of chunks is cut; the last chunk sent says so. */
+struct cw_env_chunk {
+	struct cw_header hdr;
+	__u32 offset;    /* of this chunk in the block */
+	__u32 total_len; /* bytes of the whole block */
+	__u32 len;       /* bytes in data */
+	__u16 index;
+	__u16 last;      /* 1 on the final chunk sent */
+	char data[CW_ENV_CHUNK_LEN];
+};
+
+/* A getenv() or secure_getenv() call for a secret-named variable (uprobe on libc). */
+struct cw_env_read {
+	struct cw_header hdr;
+	__u32 name_len;
+	__u16 function; /* CW_FN_* */
+	__u16 _pad;
+	char name[CW_ENV_NAME_LEN];
+};
+
+/* One process reaching into another's environment or memory. */
+struct cw_proc_access {
+	struct cw_header hdr;
+	__s64 ret;          /* fd, bytes, 0, or -errno */
+	__u32 target_pid;   /* the other process (or thread) id */
+	__u32 method;       /* CW_ACCESS_* */
+	__u64 request;      /* ptrace request, or open flags */
+};
+
+/* A successful set*id or capset: the credentials after the call. The header's uid/gid are the new real ids. */
+struct cw_cred_change {
+	struct cw_header hdr;
+	__s64 ret;
+	__u16 syscall; /* CW_SYS_SET* or CW_SYS_CAPSET */
+	__u16 _pad;
+	__u32 euid;
+	__u32 suid;
+	__u32 egid;
+	__u32 sgid;
+	__u32 _pad2;
+	__u64 cap_effective;
+	__u64 cap_permitted;
+	__s64 args[3]; /* as passed */
+};
+
 /* Per-program, per-CPU counters (stats map value). */
 struct cw_prog_stats {
 	__u64 emitted; /* records submitted to the ring buffer */
@@ -174,6 +258,28 @@ struct cw_file_filter {
 	__u8 suffix_lens[CW_FILTER_LENS];
 	__u32 use_parent; /* 1 when some CW_NAME_PARENT entry exists */
 	__u32 _pad;
+};
+
+/* Key of the env_names map: a selector over environment variable names, compared in upper case. */
+#define CW_ENV_EXACT 1
+#define CW_ENV_PREFIX 2
+#define CW_ENV_SUFFIX 3
+#define CW_ENV_CONTAINS 4
+struct cw_env_name_key {
+	__u8 kind; /* CW_ENV_* */
+	__u8 len;
+	__u8 _pad[2];
+	char name[CW_ENV_NAME_LEN];
+};
+
+/* The single entry of the env_filter map: which selector lengths are in use, and the scope. */
+#define CW_ENV_SCOPE_ALL 1      /* every process that calls the probed libc */
+#define CW_ENV_SCOPE_SELECTED 2 /* only processes in the cgroups of env_read_cgroups */
+struct cw_env_filter {
+	__u8 prefix_lens[CW_FILTER_LENS];
+	__u8 suffix_lens[CW_FILTER_LENS];
+	__u8 contains_lens[CW_FILTER_LENS];
+	__u32 scope; /* CW_ENV_SCOPE_*; 0 reports nothing */
 };
 
 #endif /* CREDWATCH_ABI_H */

@@ -67,6 +67,55 @@ static __always_inline __u32 cw_failed_open_is_candidate(const char *upath)
 	return cw_name_is_candidate((unsigned long)upath + base, base_len, (unsigned long)upath + parent, parent_len, 1);
 }
 
+#define CW_PROC_SUPER_MAGIC 0x9fa0
+
+/* The pid in a procfs directory name ("1234"), or 0 when it is not a number ("self" is already resolved). */
+static __always_inline __u32 cw_parse_pid(struct dentry *dir)
+{
+	char buf[12] = {};
+	__u32 pid = 0;
+
+	bpf_probe_read_kernel_str(buf, sizeof(buf), BPF_CORE_READ(dir, d_name.name));
+#pragma unroll
+	for (int i = 0; i < 11; i++) {
+		if (buf[i] == '\0')
+			return pid;
+		if (buf[i] < '0' || buf[i] > '9')
+			return 0;
+		pid = pid * 10 + (buf[i] - '0');
+	}
+	return 0;
+}
+
+/* An open of another process's /proc/<pid>/{environ,mem,maps}: report it as a process access. */
+static __always_inline int cw_report_proc_access(struct task_struct *task, struct file *file, __u32 catalog_id,
+						 long ret, const struct cw_open_args *args)
+{
+	struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
+	__u32 target, method;
+
+	if (BPF_CORE_READ(file, f_inode, i_sb, s_magic) != CW_PROC_SUPER_MAGIC)
+		return 0;
+	target = cw_parse_pid(BPF_CORE_READ(dentry, d_parent));
+	if (target == 0 || target == BPF_CORE_READ(task, tgid) || target == BPF_CORE_READ(task, pid))
+		return 0; /* a process looking at itself */
+	method = catalog_id == CW_CATALOG_PROC_ENVIRON ? CW_ACCESS_ENVIRON
+		 : catalog_id == CW_CATALOG_PROC_MEM   ? CW_ACCESS_MEM
+						       : CW_ACCESS_MAPS;
+
+	struct cw_proc_access *rec = cw_reserve(CW_PROG_PROC_ACCESS, sizeof(*rec));
+
+	if (!rec)
+		return 0;
+	cw_fill_header(&rec->hdr, task, CW_REC_PROC_ACCESS, sizeof(*rec));
+	rec->ret = ret;
+	rec->target_pid = target;
+	rec->method = method;
+	rec->request = args->flags;
+	bpf_ringbuf_submit(rec, 0);
+	return 0;
+}
+
 static __always_inline int cw_on_open_exit(long ret, __u16 syscall, const struct cw_open_args *args)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -101,13 +150,15 @@ static __always_inline int cw_on_open_exit(long ret, __u16 syscall, const struct
 							  (unsigned long)dir_name, BPF_CORE_READ(dir, d_name.len), 0);
 			if (!catalog_id)
 				return 0;
+			if (catalog_id >= CW_CATALOG_PROC_ENVIRON)
+				return cw_report_proc_access(task, file, catalog_id, ret, args);
 			if (bpf_map_lookup_elem(&not_secret, &key))
 				return 0;
 			match = CW_MATCH_NAME;
 		}
 	} else {
 		catalog_id = cw_failed_open_is_candidate(args->path);
-		if (!catalog_id)
+		if (!catalog_id || catalog_id >= CW_CATALOG_PROC_ENVIRON)
 			return 0;
 		match = CW_MATCH_FAILED_NAME;
 	}

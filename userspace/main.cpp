@@ -11,6 +11,7 @@ int main(int argc, char **argv) {
   app.require_subcommand(1);
   credwatch::add_agent_command(app);
   credwatch::add_events_command(app);
+  credwatch::add_identities_command(app);
   credwatch::add_stats_command(app);
   credwatch::add_version_command(app);
   try {

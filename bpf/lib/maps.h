@@ -54,6 +54,31 @@ struct {
 	__type(value, struct cw_file_filter);
 } file_filter SEC(".maps");
 
+/* Environment-variable name selectors derived from the secret-name globs (exact, prefix, suffix), for the
+ * getenv uprobes; names are compared in upper case. Bounded by the configured name list. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct cw_env_name_key);
+	__type(value, __u8);
+} env_names SEC(".maps");
+
+/* One entry: prefix/suffix lengths in use, the substrings secret names contain, and the scope. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cw_env_filter);
+} env_filter SEC(".maps");
+
+/* Cgroups whose getenv calls are reported when the scope is "selected". Bounded by the number of workloads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u8);
+} env_read_cgroups SEC(".maps");
+
 /* Processes whose exit was already reported: the last threads of a group can exit concurrently and all
  * see the group's live count at zero. Keyed by tgid and start time; LRU because entries are never reused. */
 struct cw_exit_key {

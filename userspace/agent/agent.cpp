@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <map>
+#include <set>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
@@ -17,6 +19,8 @@
 #include "decode/record_decoder.h"
 #include "enrich/proc_source.h"
 #include "enrich/process_table.h"
+#include "identity/cgroup_resolver.h"
+#include "identity/workload_identity.h"
 #include "sensor/bpf_sensor.h"
 #include "sensor/kernel_features.h"
 #include "store/database.h"
@@ -54,6 +58,10 @@ struct Agent::Impl {
   BootClock clock;
   RecordDecoder decoder{clock};
   std::unique_ptr<LinuxProcSource> proc;
+  std::unique_ptr<LinuxCgroupFilesystem> cgroup_fs;
+  std::unique_ptr<CgroupResolver> cgroups;
+  std::unique_ptr<IdentityResolver> identities;
+  std::set<std::pair<uint64_t, std::string>> known_workloads;  // instances already in the store
   std::unique_ptr<ProcessTable> processes;
   std::unique_ptr<Database> db;
   std::unique_ptr<EventWriter> writer;
@@ -85,6 +93,8 @@ struct Agent::Impl {
   void start();
   void on_record(std::span<const uint8_t> data);
   void classify_open(Event &ev);
+  void attribute(Event &ev);
+  ProcessInfo with_identity(const ProcessInfo &p);
   void record(Event ev);
   void report_counters(WallNs now);
   void load_catalog_into_kernel(bool full);
@@ -97,6 +107,8 @@ Agent::~Agent() = default;
 
 void Agent::Impl::start() {
   if (geteuid() != 0) log->warn("not running as root: loading BPF programs will probably fail");
+  if (const char *env = std::getenv("CREDWATCH_NODE_NAME"); env && *env && config.node_name.empty())
+    config.node_name = env;  // the DaemonSet passes spec.nodeName through the downward API
   if (config.node_name.empty()) config.node_name = host_name();
 
   db = std::make_unique<Database>(Database::open(config.database));
@@ -135,10 +147,25 @@ void Agent::Impl::start() {
   // Attach first, then seed: a process that starts in between is seen by both, never by neither.
   host_mnt_ns = host_mount_namespace();
   std::string cgroup_root = KernelFeatures::cgroup2_mount();
+  if (cgroup_root.empty()) log->warn("no cgroup v2 mount: workloads will be identified as host processes only");
+  cgroup_fs = std::make_unique<LinuxCgroupFilesystem>(cgroup_root);
+  if (!cgroup_fs->error().empty()) log->warn("cgroup v2 at '{}': {}", cgroup_root, cgroup_fs->error());
+  cgroups = std::make_unique<CgroupResolver>(*cgroup_fs);
+  IdentityConfig identity_config;
+  identity_config.trust_domain = config.trust_domain;
+  identity_config.node_name = config.node_name;
+  identity_config.kubelet_root = config.kubelet_root;
+  identity_config.container_log_dir = config.container_log_dir;
+  identity_config.pod_log_dir = config.pod_log_dir;
+  identity_config.podman_roots = config.podman_roots;
+  identity_config.docker_roots = config.docker_roots;
+  if (auto why = validate_identity_config(identity_config); !why.empty()) throw AgentError("identity config: " + why);
+  identities = std::make_unique<IdentityResolver>(identity_config, *cgroups);
+
   proc = std::make_unique<LinuxProcSource>("/proc", cgroup_root);
   processes = std::make_unique<ProcessTable>(*proc);
   auto seeded = processes->seed(wall_now_ns());
-  for (const auto &p : seeded) writer->submit(p);
+  for (const auto &p : seeded) writer->submit(with_identity(p));
   log->info("process table seeded with {} processes from /proc", seeded.size());
 
   feed = LiveFeed(stdout, options.live_feed);
@@ -171,13 +198,31 @@ void Agent::Impl::on_record(std::span<const uint8_t> data) {
       log->warn("undecodable record #{}: {}", decode_errors, err->reason);
     return;
   }
+  if (std::holds_alternative<EnvChunk>(result)) return;  // environment capture: wired with credentials
   Event &ev = std::get<Event>(result);
-  if (const ProcessInfo *changed = processes->apply(ev)) writer->submit(*changed);
+  const ProcessInfo *changed = processes->apply(ev);
+  attribute(ev);
+  if (changed) writer->submit(with_identity(*changed));
   if (ev.kind == EventKind::FileOpen) {
     classify_open(ev);
     if (std::get<FileOpenDetails>(ev.details).catalog_entry.empty()) return;  // not a secret after all
   }
   record(std::move(ev));
+}
+
+// Every event gets the identity of its workload, from the cgroup the kernel reported (never from anything the
+// workload controls); the first sighting of an instance is written with its attributes.
+void Agent::Impl::attribute(Event &ev) {
+  WorkloadIdentity id = identities->resolve(ev.process.cgroup_id, ev.process.uid, ev.process.exe);
+  ev.identity = id.id;
+  if (known_workloads.emplace(ev.process.cgroup_id, id.id).second)
+    writer->submit(WorkloadRecord{ev.process.cgroup_id, id.id, id.kind, identity_attributes_json(id), ev.time_ns});
+}
+
+ProcessInfo Agent::Impl::with_identity(const ProcessInfo &p) {
+  ProcessInfo out = p;
+  out.identity = identities->resolve(p.cgroup_id, p.uid, p.exe).id;
+  return out;
 }
 
 // The kernel reports candidates; the catalog decides on the whole path and teaches the kernel the verdict.
@@ -274,6 +319,7 @@ void Agent::run(const std::atomic<bool> &stop) {
   auto next_stats = Clock::now() + std::chrono::nanoseconds(a.config.stats_interval_ns);
   auto next_rescan = Clock::now() + std::chrono::nanoseconds(a.config.catalog_rescan_ns);
   auto next_expire = Clock::now() + std::chrono::seconds(1);
+  auto next_sweep = Clock::now() + std::chrono::seconds(30);
   while (!stop.load()) {
     int n = a.sensor->poll(100);
     if (n < 0) a.log->warn("ring buffer poll failed: {}", strerror(-n));
@@ -286,6 +332,11 @@ void Agent::run(const std::atomic<bool> &stop) {
     if (now >= next_expire) {
       a.processes->expire(wall_now_ns());
       next_expire = now + std::chrono::seconds(1);
+    }
+    if (now >= next_sweep) {
+      // Gone cgroups lose their cached identity, so a reused id never inherits it.
+      if (a.identities->sweep() > 0) a.known_workloads.clear();
+      next_sweep = now + std::chrono::seconds(30);
     }
     if (now >= next_rescan) {
       a.load_catalog_into_kernel(false);

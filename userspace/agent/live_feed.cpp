@@ -17,6 +17,10 @@ const char *kind_colour(EventKind kind) {
     case EventKind::Fork: return "\033[2m";
     case EventKind::Exit: return "\033[2m";
     case EventKind::Lost: return "\033[1;33m";
+    case EventKind::EnvExec: return "\033[35m";
+    case EventKind::EnvRead: return "\033[1;35m";
+    case EventKind::ProcSnoop: return "\033[1;31m";
+    case EventKind::Privilege: return "\033[1;31m";
   }
   return "";
 }
@@ -43,6 +47,18 @@ std::string detail(const Event &ev) {
       std::string s = std::string(d.family_name()) + " " + d.destination();
       if (d.result < 0) s += " " + errno_name(d.result);
       return s;
+    }
+    std::string operator()(const EnvExecDetails &d) const { return "starts with " + d.name + " " + ev.credential; }
+    std::string operator()(const EnvReadDetails &d) const { return d.function + "(" + d.name + ") " + ev.credential; }
+    std::string operator()(const ProcSnoopDetails &d) const {
+      std::string s = d.method + " of " + (d.target_comm.empty() ? "" : d.target_comm) + "[" +
+                      std::to_string(d.target_tgid ? d.target_tgid : d.target_pid) + "]";
+      if (!d.request_name.empty()) s += " " + d.request_name;
+      if (d.result < 0) s += " " + errno_name(d.result);
+      return s;
+    }
+    std::string operator()(const PrivilegeDetails &d) const {
+      return d.syscall + " -> uid " + std::to_string(d.uid) + " euid " + std::to_string(d.euid);
     }
     std::string operator()(const LostDetails &d) const {
       return std::to_string(d.count) + " record(s) lost in " + d.source + ": " + d.reason;

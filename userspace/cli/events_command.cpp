@@ -15,6 +15,7 @@
 #include "model/event.h"
 #include "store/database.h"
 #include "store/event_query.h"
+#include "store/identity_query.h"
 
 namespace credwatch {
 
@@ -25,7 +26,8 @@ struct EventsArgs {
   std::string since, until;
   std::vector<std::string> kinds;
   std::optional<uint32_t> pid;
-  std::string comm, path, identity, credential;
+  std::string comm, path, identity, credential, ns, pod;
+  std::optional<uint32_t> tree;
   size_t limit = 1000;
   std::string format = "table";
   bool follow = false;
@@ -46,6 +48,8 @@ const char *row_colour(const std::string &kind) {
   if (kind == "connect") return "\033[36m";
   if (kind == "exec") return "\033[32m";
   if (kind == "lost") return "\033[1;33m";
+  if (kind == "proc_snoop" || kind == "privilege") return "\033[1;31m";
+  if (kind == "env_exec" || kind == "env_read") return "\033[35m";
   return "";
 }
 
@@ -70,10 +74,23 @@ std::string detail(const StoredEvent &e) {
       out = "killed by signal " + std::to_string(d["signal"].get<int>());
     else if (!d.value("exit_code", nlohmann::json()).is_null())
       out = "exit " + std::to_string(d["exit_code"].get<int>());
+  } else if (e.kind == "env_exec") {
+    out = "starts with " + d.value("name", "");
+  } else if (e.kind == "env_read") {
+    out = d.value("function", "") + "(" + d.value("name", "") + ")";
+  } else if (e.kind == "proc_snoop") {
+    out = d.value("method", "") + " of " + d.value("target_comm", "") + "[" +
+          std::to_string(d.value("target_tgid", 0) ? d.value("target_tgid", 0) : d.value("target_pid", 0)) + "]";
+    if (!d.value("request_name", "").empty()) out += " " + d.value("request_name", "");
+    if (!d.value("target_identity", "").empty()) out += " " + d.value("target_identity", "");
+  } else if (e.kind == "privilege") {
+    out = d.value("syscall", "") + " -> uid " + std::to_string(d.value("uid", 0)) + " euid " +
+          std::to_string(d.value("euid", 0));
   } else if (e.kind == "lost") {
     out = std::to_string(d.value("count", 0)) + " lost in " + d.value("source", "") + ": " + d.value("reason", "");
   }
   if (e.result && *e.result < 0) out += "  " + errno_name(*e.result);
+  if (e.credential) out += "  " + *e.credential;
   return out;
 }
 
@@ -87,8 +104,39 @@ void print_table(const std::vector<StoredEvent> &events, bool header) {
   table.print(stdout, stdout_wants_colour(), 60);
 }
 
+// --tree PID: the process chain from the workload's entrypoint to that process.
+int run_tree(Database &db, const EventsArgs &args) {
+  auto chain = process_chain(db, *args.tree);
+  if (chain.empty()) throw std::runtime_error("no process with pid " + std::to_string(*args.tree) + " in " + db.path());
+  if (args.format != "table") {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto &p : chain) arr.push_back(process_to_json(p));
+    if (args.format == "jsonl")
+      for (const auto &p : arr) printf("%s\n", p.dump().c_str());
+    else
+      printf("%s\n", arr.dump(2).c_str());
+    return 0;
+  }
+  printf("%s\n\n", format_chain(chain).c_str());
+  TextTable table({"PID", "PPID", "UID", "COMM", "STARTED", "EXIT", "IDENTITY", "COMMAND"});
+  for (const auto &p : chain) {
+    std::string exit = "running";
+    if (p.exit_status) {
+      int st = *p.exit_status;
+      exit = (st & 0x7f) ? "signal " + std::to_string(st & 0x7f) : "exit " + std::to_string((st >> 8) & 0xff);
+    }
+    std::string cmd;
+    for (const auto &a : p.args) cmd += (cmd.empty() ? "" : " ") + a;
+    table.add_row({std::to_string(p.pid), std::to_string(p.ppid), std::to_string(p.uid), p.comm, local_time(p.seen_ns),
+                   exit, p.identity.empty() ? "-" : p.identity, cmd.empty() ? p.exe : cmd});
+  }
+  table.print(stdout, stdout_wants_colour(), 60);
+  return 0;
+}
+
 int run_events(const EventsArgs &args) {
   Database db = Database::open_existing(resolve_db_path(args.db));
+  if (args.tree) return run_tree(db, args);
   EventFilter filter;
   WallNs now = wall_now_ns();
   if (!args.since.empty()) filter.since = parse_time_arg(args.since, now);
@@ -106,6 +154,8 @@ int run_events(const EventsArgs &args) {
   if (!args.path.empty()) filter.path = args.path;
   if (!args.identity.empty()) filter.identity = args.identity;
   if (!args.credential.empty()) filter.credential = args.credential;
+  if (!args.ns.empty()) filter.k8s_namespace = args.ns;
+  if (!args.pod.empty()) filter.k8s_pod = args.pod;
   filter.limit = args.limit;
 
   auto emit = [&](const std::vector<StoredEvent> &events, bool first) {
@@ -153,12 +203,15 @@ void add_events_command(CLI::App &app) {
   cmd->add_option("--db", args->db, "Database path (default: $CREDWATCH_DB or /var/lib/credwatch/credwatch.db)");
   cmd->add_option("--since", args->since, "Only events after this: a duration ago (10m, 2h, 7d) or RFC 3339 time");
   cmd->add_option("--until", args->until, "Only events before this: a duration ago or RFC 3339 time");
-  cmd->add_option("--kind", args->kinds, "Only this kind (repeatable): exec, fork, exit, file_open, connect, lost");
+  cmd->add_option("--kind", args->kinds, "Only this kind (repeatable): exec, fork, exit, file_open, connect, env_exec, env_read, proc_snoop, privilege, lost");
   cmd->add_option("--pid", args->pid, "Only this process id");
   cmd->add_option("--comm", args->comm, "Only this command name (glob allowed)");
   cmd->add_option("--path", args->path, "Only events whose path matches this glob (** spans directories)");
   cmd->add_option("--identity", args->identity, "Only this workload identity (glob allowed)");
   cmd->add_option("--credential", args->credential, "Only events that touched this credential id (prefix)");
+  cmd->add_option("--ns", args->ns, "Only events of workloads in this Kubernetes namespace");
+  cmd->add_option("--pod", args->pod, "Only events of this Kubernetes pod (name, glob allowed)");
+  cmd->add_option("--tree", args->tree, "Print the process chain (entrypoint first) of this pid instead");
   cmd->add_option("--limit", args->limit, "Show the newest N matching events (0: all)")->capture_default_str();
   cmd->add_option("--format", args->format, "table, json or jsonl")->capture_default_str()
       ->check(CLI::IsMember({"table", "json", "jsonl"}));

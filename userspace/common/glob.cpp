@@ -134,6 +134,10 @@ bool has_glob_chars(std::string_view pattern) { return pattern.find_first_of("*?
 std::string_view glob_syntax_error(std::string_view pattern) {
   if (pattern.empty()) return "empty pattern";
   for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '\\' && i + 1 < pattern.size()) {
+      ++i;  // an escaped character is a literal, whatever it is
+      continue;
+    }
     if (pattern[i] == '[') {
       bool matched;
       if (match_class(pattern, i, 'a', matched) == std::string_view::npos) return "unterminated '[' character class";

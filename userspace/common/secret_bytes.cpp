@@ -1,6 +1,8 @@
 // Wiping secret values.
 #include "common/secret_bytes.h"
 
+#include <algorithm>
+
 #include <openssl/crypto.h>
 
 namespace credwatch {
@@ -25,5 +27,16 @@ SecretBytes &SecretBytes::operator=(SecretBytes &&other) noexcept {
 }
 
 void SecretBytes::clear() { wipe(value_); }
+
+void SecretBytes::append(std::string_view more) {
+  if (value_.size() + more.size() > value_.capacity()) {
+    std::string grown;
+    grown.reserve(std::max(value_.size() + more.size(), value_.capacity() * 2));
+    grown.append(value_);
+    wipe(value_);
+    value_ = std::move(grown);
+  }
+  value_.append(more);
+}
 
 }  // namespace credwatch

@@ -14,7 +14,10 @@ void wipe(std::string &s);
 class SecretBytes {
  public:
   SecretBytes() = default;
-  explicit SecretBytes(std::string value) : value_(std::move(value)) {}
+  // Takes the string's buffer; the moved-from argument's inline (short-string) buffer is wiped too.
+  explicit SecretBytes(std::string value) : value_(std::move(value)) { wipe(value); }
+  // Copies straight into the owned buffer (no temporary std::string left holding the bytes).
+  SecretBytes(const char *data, size_t size) { append(std::string_view(data, size)); }
   SecretBytes(const SecretBytes &) = delete;
   SecretBytes &operator=(const SecretBytes &) = delete;
   SecretBytes(SecretBytes &&other) noexcept : value_(std::move(other.value_)) { other.clear(); }
@@ -22,6 +25,8 @@ class SecretBytes {
   ~SecretBytes() { clear(); }
 
   std::string_view view() const { return value_; }
+  // Appends; when the buffer must grow, the old one is wiped before it is freed.
+  void append(std::string_view more);
   bool empty() const { return value_.empty(); }
   size_t size() const { return value_.size(); }
   void clear();

@@ -1,6 +1,7 @@
 // Clocks and time formats.
 #include "common/time.h"
 
+#include <cstdint>
 #include <ctime>
 #include <stdexcept>
 #include <string>
@@ -88,6 +89,8 @@ int64_t parse_duration_ns(std::string_view text) {
     else if (unit == "d") scale = 86400LL * 1'000'000'000;
     else if (unit == "w") scale = 7 * 86400LL * 1'000'000'000;
     else bad_time(text, "unknown unit (use ms, s, m, h, d or w)");
+    // Durations past about 290 years do not fit in int64 nanoseconds.
+    if (value > (INT64_MAX - total) / scale) bad_time(text, "duration too long");
     total += value * scale;
   }
   return total;

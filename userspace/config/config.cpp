@@ -90,10 +90,27 @@ class Parser {
       out << source_ << ":" << e.mark.line + 1 << ":" << e.mark.column + 1 << ": invalid YAML: " << e.msg;
       throw ConfigError(out.str());
     }
-    if (!root || root.IsNull()) return cfg;  // an empty file means all defaults
+    if (!root || root.IsNull()) {
+      // yaml-cpp reads some malformed text (a lone ",", say) as an empty document: only blank or
+      // comment-only files mean "all defaults".
+      std::istringstream lines(text);
+      std::string line;
+      int number = 0;
+      while (std::getline(lines, line)) {
+        ++number;
+        size_t first = line.find_first_not_of(" \t\r");
+        if (first == std::string::npos || line[first] == '#' || line.compare(first, 3, "---") == 0 ||
+            line.compare(first, 3, "...") == 0)
+          continue;
+        throw ConfigError(source_ + ":" + std::to_string(number) + ":" + std::to_string(first + 1) +
+                          ": invalid YAML: expected a mapping of config keys");
+      }
+      return cfg;
+    }
     check_keys(root, "the config",
-               {"database", "node_name", "trust_domain", "kubelet_root", "log_level", "log_format", "ring_buffer_mb",
-                "max_queue", "stats_interval", "catalog_rescan_interval", "probes", "catalog"});
+               {"database", "node_name", "trust_domain", "kubelet_root", "container_log_dir", "pod_log_dir",
+                "podman_roots", "docker_roots", "log_level", "log_format", "ring_buffer_mb", "max_queue",
+                "stats_interval", "catalog_rescan_interval", "probes", "catalog"});
     if (auto n = root["database"]) cfg.database = string(n, "database");
     if (auto n = root["node_name"]) cfg.node_name = string(n, "node_name");
     if (auto n = root["trust_domain"]) {
@@ -102,6 +119,10 @@ class Parser {
         fail(n, "'trust_domain' must be a DNS-style name such as cluster.local");
     }
     if (auto n = root["kubelet_root"]) cfg.kubelet_root = string(n, "kubelet_root");
+    if (auto n = root["container_log_dir"]) cfg.container_log_dir = string(n, "container_log_dir");
+    if (auto n = root["pod_log_dir"]) cfg.pod_log_dir = string(n, "pod_log_dir");
+    if (auto n = root["podman_roots"]) cfg.podman_roots = strings(n, "podman_roots");
+    if (auto n = root["docker_roots"]) cfg.docker_roots = strings(n, "docker_roots");
     if (auto n = root["log_level"]) {
       cfg.log_level = string(n, "log_level");
       static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "warning", "error", "critical", "off"};

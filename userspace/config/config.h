@@ -21,6 +21,10 @@ struct Config {
   std::string node_name;                 // default: the host name
   std::string trust_domain = "cluster.local";
   std::string kubelet_root = "/var/lib/kubelet";
+  std::string container_log_dir = "/var/log/containers";   // <pod>_<ns>_<container>-<id>.log names
+  std::string pod_log_dir = "/var/log/pods";                // <ns>_<pod>_<uid>/ directories
+  std::vector<std::string> podman_roots{"/var/lib/containers/storage"};
+  std::vector<std::string> docker_roots{"/var/lib/docker"};
   std::string log_level = "info";
   std::string log_format = "auto";       // auto, human, json
   uint32_t ring_buffer_mb = 16;          // power of two

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include <cstddef>
 #include <cstring>
 #include <vector>
 
@@ -70,8 +71,54 @@ std::string_view syscall_name(uint16_t sys) {
     case CW_SYS_OPENAT: return "openat";
     case CW_SYS_OPENAT2: return "openat2";
     case CW_SYS_CREAT: return "creat";
+    case CW_SYS_SETUID: return "setuid";
+    case CW_SYS_SETGID: return "setgid";
+    case CW_SYS_SETREUID: return "setreuid";
+    case CW_SYS_SETREGID: return "setregid";
+    case CW_SYS_SETRESUID: return "setresuid";
+    case CW_SYS_SETRESGID: return "setresgid";
+    case CW_SYS_SETFSUID: return "setfsuid";
+    case CW_SYS_SETFSGID: return "setfsgid";
+    case CW_SYS_CAPSET: return "capset";
   }
   return "unknown";
+}
+
+std::string_view access_method_name(uint32_t method) {
+  switch (method) {
+    case CW_ACCESS_ENVIRON: return "environ";
+    case CW_ACCESS_MEM: return "mem";
+    case CW_ACCESS_MAPS: return "maps";
+    case CW_ACCESS_PTRACE: return "ptrace";
+    case CW_ACCESS_VM_READV: return "process_vm_readv";
+    case CW_ACCESS_VM_WRITEV: return "process_vm_writev";
+  }
+  return "";
+}
+
+std::string ptrace_request_name(uint64_t request) {
+  switch (request) {
+    case 1: return "PTRACE_PEEKTEXT";
+    case 2: return "PTRACE_PEEKDATA";
+    case 3: return "PTRACE_PEEKUSER";
+    case 4: return "PTRACE_POKETEXT";
+    case 5: return "PTRACE_POKEDATA";
+    case 6: return "PTRACE_POKEUSER";
+    case 7: return "PTRACE_CONT";
+    case 8: return "PTRACE_KILL";
+    case 9: return "PTRACE_SINGLESTEP";
+    case 12: return "PTRACE_GETREGS";
+    case 13: return "PTRACE_SETREGS";
+    case 16: return "PTRACE_ATTACH";
+    case 17: return "PTRACE_DETACH";
+    case 24: return "PTRACE_SYSCALL";
+    case 0x4200: return "PTRACE_SETOPTIONS";
+    case 0x4204: return "PTRACE_GETREGSET";
+    case 0x4205: return "PTRACE_SETREGSET";
+    case 0x4206: return "PTRACE_SEIZE";
+    case 0x4207: return "PTRACE_INTERRUPT";
+  }
+  return "PTRACE_" + std::to_string(request);
 }
 
 }  // namespace
@@ -204,6 +251,74 @@ DecodeResult RecordDecoder::decode(std::span<const uint8_t> data) const {
         return err;
       }
       ev.kind = EventKind::Connect;
+      ev.details = std::move(d);
+      break;
+    }
+    case CW_REC_ENV_CHUNK: {
+      // Decoded in place (no copy of the record on the stack): the data is the secret-bearing part.
+      if (data.size() < sizeof(cw_env_chunk)) {
+        err.reason = "record of kind 6 is " + std::to_string(data.size()) + " bytes, expected " +
+                     std::to_string(sizeof(cw_env_chunk));
+        return err;
+      }
+      EnvChunk chunk;
+      chunk.process = ev.process;
+      chunk.time_ns = ev.time_ns;
+      uint32_t len;
+      memcpy(&chunk.offset, data.data() + offsetof(cw_env_chunk, offset), sizeof(uint32_t));
+      memcpy(&chunk.total_len, data.data() + offsetof(cw_env_chunk, total_len), sizeof(uint32_t));
+      memcpy(&len, data.data() + offsetof(cw_env_chunk, len), sizeof(uint32_t));
+      memcpy(&chunk.index, data.data() + offsetof(cw_env_chunk, index), sizeof(uint16_t));
+      uint16_t last;
+      memcpy(&last, data.data() + offsetof(cw_env_chunk, last), sizeof(uint16_t));
+      chunk.last = last != 0;
+      len = std::min<uint32_t>(len, CW_ENV_CHUNK_LEN);
+      chunk.data = SecretBytes(reinterpret_cast<const char *>(data.data()) + offsetof(cw_env_chunk, data), len);
+      return chunk;
+    }
+    case CW_REC_ENV_READ: {
+      cw_env_read r;
+      if (!read_record(data, r, err)) return err;
+      EnvReadDetails d;
+      d.name = bounded(r.name, sizeof(r.name), r.name_len);
+      d.function = r.function == CW_FN_SECURE_GETENV ? "secure_getenv" : "getenv";
+      ev.kind = EventKind::EnvRead;
+      ev.details = std::move(d);
+      break;
+    }
+    case CW_REC_PROC_ACCESS: {
+      cw_proc_access r;
+      if (!read_record(data, r, err)) return err;
+      ProcSnoopDetails d;
+      d.target_pid = r.target_pid;
+      d.method = access_method_name(r.method);
+      if (d.method.empty()) {
+        err.reason = "process-access record has unknown method " + std::to_string(r.method);
+        return err;
+      }
+      d.request = r.request;
+      if (r.method == CW_ACCESS_PTRACE) d.request_name = ptrace_request_name(r.request);
+      d.result = r.ret;
+      ev.kind = EventKind::ProcSnoop;
+      ev.details = std::move(d);
+      break;
+    }
+    case CW_REC_CRED_CHANGE: {
+      cw_cred_change r;
+      if (!read_record(data, r, err)) return err;
+      PrivilegeDetails d;
+      d.syscall = syscall_name(r.syscall);
+      d.result = r.ret;
+      d.uid = r.hdr.uid;
+      d.gid = r.hdr.gid;
+      d.euid = r.euid;
+      d.suid = r.suid;
+      d.egid = r.egid;
+      d.sgid = r.sgid;
+      d.cap_effective = r.cap_effective;
+      d.cap_permitted = r.cap_permitted;
+      d.args.assign(std::begin(r.args), std::end(r.args));
+      ev.kind = EventKind::Privilege;
       ev.details = std::move(d);
       break;
     }

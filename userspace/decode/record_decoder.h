@@ -7,6 +7,7 @@
 #include <string_view>
 #include <variant>
 
+#include "common/secret_bytes.h"
 #include "common/time.h"
 #include "model/event.h"
 
@@ -16,7 +17,19 @@ struct DecodeError {
   std::string reason;  // e.g. "record of kind 4 is 96 bytes, expected 936"
 };
 
-using DecodeResult = std::variant<Event, DecodeError>;
+// A piece of a new program's environment block. Not an event: the environment assembler (enrich) joins the
+// pieces, keeps the secret-named variables and wipes the rest. The data may hold secret values.
+struct EnvChunk {
+  ProcessRef process;
+  WallNs time_ns = 0;
+  uint32_t offset = 0;
+  uint32_t total_len = 0;
+  uint16_t index = 0;
+  bool last = false;
+  SecretBytes data;
+};
+
+using DecodeResult = std::variant<Event, EnvChunk, DecodeError>;
 
 class RecordDecoder {
  public:

@@ -12,7 +12,8 @@
 namespace credwatch {
 
 namespace {
-constexpr std::array<std::string_view, 6> kKindNames = {"exec", "fork", "exit", "file_open", "connect", "lost"};
+constexpr std::array<std::string_view, 10> kKindNames = {"exec",    "fork",     "exit",       "file_open", "connect",
+                                                         "lost",    "env_exec", "env_read",   "proc_snoop", "privilege"};
 }
 
 std::string_view to_string(EventKind kind) { return kKindNames[static_cast<size_t>(kind)]; }

@@ -19,6 +19,10 @@ enum class EventKind : uint8_t {
   FileOpen,  // a secret file was opened (or an open of one failed)
   Connect,   // an outbound connect()
   Lost,      // records the sensor or agent could not deliver: the window is incomplete
+  EnvExec,   // a program started with a secret-named environment variable
+  EnvRead,   // a process read a secret-named environment variable (libc getenv)
+  ProcSnoop, // a process read another process's environment or memory, or traced it
+  Privilege, // a process changed its user, group or capabilities (set*id, capset)
 };
 
 std::string_view to_string(EventKind kind);
@@ -104,7 +108,43 @@ struct LostDetails {
   WallNs window_start_ns = 0;  // the losses happened between this and the event's time
 };
 
-using EventDetails = std::variant<ExecDetails, ForkDetails, ExitDetails, FileOpenDetails, ConnectDetails, LostDetails>;
+struct EnvExecDetails {
+  std::string name;            // the variable's name; its value is only ever fingerprinted
+  std::string credential_kind; // token type from the value's shape, when recognisable
+  bool block_truncated = false;  // the environment block was larger than the kernel sent
+};
+
+struct EnvReadDetails {
+  std::string name;
+  std::string function;  // getenv, secure_getenv
+};
+
+struct ProcSnoopDetails {
+  uint32_t target_pid = 0;       // as the kernel saw it (a thread id for /proc/<pid>/task/<tid>/...)
+  uint32_t target_tgid = 0;      // its process, when known
+  std::string target_comm;
+  std::string target_identity;
+  std::string method;            // environ, mem, maps, ptrace, process_vm_readv, process_vm_writev
+  uint64_t request = 0;          // ptrace request, or open flags
+  std::string request_name;      // PTRACE_ATTACH, ...
+  int64_t result = 0;
+};
+
+struct PrivilegeDetails {
+  std::string syscall;           // setuid, setresuid, capset, ...
+  int64_t result = 0;
+  uint32_t uid = 0, euid = 0, suid = 0;
+  uint32_t gid = 0, egid = 0, sgid = 0;
+  uint64_t cap_effective = 0;
+  uint64_t cap_permitted = 0;
+  std::vector<int64_t> args;
+  // Before the call, from the process table (what the process had at exec or at the last change).
+  std::optional<uint32_t> previous_euid;
+  std::optional<uint64_t> previous_cap_effective;
+};
+
+using EventDetails = std::variant<ExecDetails, ForkDetails, ExitDetails, FileOpenDetails, ConnectDetails, LostDetails,
+                                  EnvExecDetails, EnvReadDetails, ProcSnoopDetails, PrivilegeDetails>;
 
 struct Event {
   int64_t id = 0;  // store row id, 0 until stored

@@ -39,6 +39,10 @@ const char *program_slot_name(uint32_t slot) {
     case CW_PROG_EXIT: return "exit";
     case CW_PROG_FILE_OPEN: return "file_open";
     case CW_PROG_CONNECT: return "connect";
+    case CW_PROG_ENV_EXEC: return "env_exec";
+    case CW_PROG_ENV_READ: return "env_read";
+    case CW_PROG_PROC_ACCESS: return "proc_access";
+    case CW_PROG_CRED_CHANGE: return "cred_change";
   }
   return nullptr;
 }
@@ -92,6 +96,16 @@ BpfSensor::BpfSensor(const SensorOptions &options, RecordHandler handler)
     syscall_family("net", [&] { return open_net_probes(options_); });
   else
     family_status_.emplace_back("net", "disabled by configuration");
+  // env needs no tracefs: its exec hook is a BTF tracepoint and getenv is a uprobe.
+  try_family("env", [&] { return open_env_probes(options_); });
+  if (options_.proc_access)
+    syscall_family("procaccess", [&] { return open_procaccess_probes(options_); });
+  else
+    family_status_.emplace_back("procaccess", "disabled by configuration");
+  if (options_.creds)
+    syscall_family("creds", [&] { return open_creds_probes(options_); });
+  else
+    family_status_.emplace_back("creds", "disabled by configuration");
 
   if (families_.empty()) {
     std::string why;
@@ -105,6 +119,9 @@ BpfSensor::BpfSensor(const SensorOptions &options, RecordHandler handler)
   stats_fd_ = owner.map_fd("stats");
   secret_maps_ = SecretMaps(owner.map_fd("secret_inodes"), owner.map_fd("secret_names"), owner.map_fd("not_secret"),
                             owner.map_fd("file_filter"));
+  env_maps_ = EnvMaps(owner.map_fd("env_names"), owner.map_fd("env_filter"), owner.map_fd("env_read_cgroups"));
+  for (auto &f : families_)
+    if (f->name() == "env") env_family_ = f.get();
 }
 
 BpfSensor::~BpfSensor() {
@@ -120,9 +137,11 @@ void BpfSensor::add_family(std::unique_ptr<ProbeFamily> family) {
     family->share_maps_from(*families_.front());
   family->load();
   family->attach();
-  if (family->attached_count() == 0)
+  if (family->attached_count() == 0 && family->manual_count() == 0)
     throw SensorError(family->name() + ": loaded, but no program attached (see the warnings above)");
-  family_status_.emplace_back(family->name(), "attached " + std::to_string(family->attached_count()) + " program(s)");
+  std::string status = "attached " + std::to_string(family->attached_count()) + " program(s)";
+  if (family->manual_count()) status += ", " + std::to_string(family->manual_count()) + " loaded to attach on demand";
+  family_status_.emplace_back(family->name(), status);
   families_.push_back(std::move(family));
 }
 
@@ -161,6 +180,19 @@ std::vector<ProgramCounters> BpfSensor::counters() const {
     out.push_back(c);
   }
   return out;
+}
+
+std::string BpfSensor::attach_getenv(const std::string &libc_path) {
+  if (!env_family_) return "the env probe family is not loaded";
+  std::string err = env_family_->attach_uprobe("cw_getenv", libc_path, "getenv");
+  if (!err.empty()) return err;
+  err = env_family_->attach_uprobe("cw_secure_getenv", libc_path, "secure_getenv");
+  if (!err.empty()) env_family_->detach_uprobes(libc_path);
+  return err;
+}
+
+void BpfSensor::detach_getenv(const std::string &libc_path) {
+  if (env_family_) env_family_->detach_uprobes(libc_path);
 }
 
 std::vector<ProgramStatus> BpfSensor::hooks() const {

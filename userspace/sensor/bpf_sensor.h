@@ -10,6 +10,7 @@
 
 #include "sensor/kernel_features.h"
 #include "sensor/probe_family.h"
+#include "sensor/env_maps.h"
 #include "sensor/secret_maps.h"
 
 struct ring_buffer;
@@ -43,6 +44,11 @@ class BpfSensor {
   // Family-level summary ("files": "attached 4/4" or the reason it is off).
   const std::vector<std::pair<std::string, std::string>> &family_status() const { return family_status_; }
   SecretMaps &secret_maps() { return secret_maps_; }
+  EnvMaps &env_maps() { return env_maps_; }
+  // Attaches the getenv/secure_getenv uprobes to one libc file (host's, or a container's through
+  // /proc/<pid>/root/...). Returns "" on success, else why not.
+  std::string attach_getenv(const std::string &libc_path);
+  void detach_getenv(const std::string &libc_path);
   const MountResult &tracefs() const { return tracefs_; }
   // Records whose handler threw (they are not in the store).
   uint64_t handler_errors() const { return handler_errors_; }
@@ -61,6 +67,8 @@ class BpfSensor {
   std::vector<std::pair<std::string, std::string>> family_status_;
   std::unique_ptr<ring_buffer, RingBufferDeleter> ring_;
   SecretMaps secret_maps_;
+  EnvMaps env_maps_;
+  ProbeFamily *env_family_ = nullptr;
   int stats_fd_ = -1;
   uint64_t handler_errors_ = 0;
 };

@@ -21,7 +21,35 @@ ProbeFamily::ProbeFamily(std::string name, bpf_object *obj) : name_(std::move(na
 
 ProbeFamily::~ProbeFamily() = default;
 
-void ProbeFamily::detach_all() { links_.clear(); }
+void ProbeFamily::detach_all() {
+  uprobe_links_.clear();
+  links_.clear();
+}
+
+void ProbeFamily::mark_manual_attach(const char *program, const std::string &why) {
+  manual_.push_back(program);
+  for (auto &p : programs_)
+    if (p.program == program) p.reason = why;
+}
+
+std::string ProbeFamily::attach_uprobe(const char *program, const std::string &binary, const std::string &function) {
+  bpf_program *prog = bpf_object__find_program_by_name(obj_, program);
+  if (!prog) return "no BPF program named " + std::string(program);
+  LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = false, .func_name = function.c_str());
+  bpf_link *link = bpf_program__attach_uprobe_opts(prog, -1, binary.c_str(), 0, &opts);
+  if (!link) return SensorError("attaching " + std::string(program) + " to " + binary + ":" + function, -errno).what();
+  uprobe_links_.emplace_back(binary, std::unique_ptr<bpf_link, LinkDeleter>(link));
+  for (auto &p : programs_)
+    if (p.program == program) {
+      p.attached = true;
+      p.reason.clear();
+    }
+  return "";
+}
+
+void ProbeFamily::detach_uprobes(const std::string &binary) {
+  std::erase_if(uprobe_links_, [&](const auto &l) { return l.first == binary; });
+}
 
 void ProbeFamily::skip_program(const char *program, const std::string &reason) {
   bpf_program *prog = bpf_object__find_program_by_name(obj_, program);
@@ -64,6 +92,7 @@ void ProbeFamily::attach() {
       if (status->reason.empty()) status->reason = "not selected for this kernel";
       continue;
     }
+    if (std::find(manual_.begin(), manual_.end(), status->program) != manual_.end()) continue;
     bpf_link *link = bpf_program__attach(prog);
     if (!link) {
       int err = -errno;

@@ -25,6 +25,10 @@ struct SensorOptions {
   bool process = true;
   bool files = true;
   bool net = true;
+  bool env_exec = true;          // environment blocks at exec
+  uint32_t env_max_chunks = 8;   // of CW_ENV_CHUNK_LEN bytes each
+  bool proc_access = true;       // ptrace, process_vm_readv/writev (procfs opens come with files)
+  bool creds = true;             // set*id, capset
 };
 
 class ProbeFamily {
@@ -45,14 +49,24 @@ class ProbeFamily {
   void attach();
   // How many programs attached.
   size_t attached_count() const;
+  // Programs loaded to be attached later, on demand (uprobes).
+  size_t manual_count() const { return manual_.size(); }
 
   const std::vector<ProgramStatus> &programs() const { return programs_; }
   int map_fd(const char *map_name) const;
+
+  // Attaches a uprobe program to a function of an ELF file (by symbol), for every process that maps it.
+  // Returns an empty string on success, else why not. Safe to call again for another file.
+  std::string attach_uprobe(const char *program, const std::string &binary, const std::string &function);
+  // Detaches every uprobe attached to that file.
+  void detach_uprobes(const std::string &binary);
 
  protected:
   ProbeFamily(std::string name, bpf_object *obj);
   // Keeps a program from loading because the kernel lacks its hook (before load).
   void skip_program(const char *program, const std::string &reason);
+  // Loads a program that attach() must leave alone because it is attached on demand.
+  void mark_manual_attach(const char *program, const std::string &why);
   // Detaches every link; subclasses call it before destroying their skeleton.
   void detach_all();
 
@@ -64,6 +78,8 @@ class ProbeFamily {
   bpf_object *obj_;  // owned by the subclass's skeleton
   std::vector<ProgramStatus> programs_;
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
+  std::vector<std::pair<std::string, std::unique_ptr<bpf_link, LinkDeleter>>> uprobe_links_;  // by binary
+  std::vector<std::string> manual_;
 };
 
 // Family factories (process_probes.cpp, file_probes.cpp, net_probes.cpp): open and configure; the caller
@@ -71,5 +87,8 @@ class ProbeFamily {
 std::unique_ptr<ProbeFamily> open_process_probes(const SensorOptions &options, bool prefer_btf);
 std::unique_ptr<ProbeFamily> open_file_probes(const SensorOptions &options);
 std::unique_ptr<ProbeFamily> open_net_probes(const SensorOptions &options);
+std::unique_ptr<ProbeFamily> open_env_probes(const SensorOptions &options);
+std::unique_ptr<ProbeFamily> open_procaccess_probes(const SensorOptions &options);
+std::unique_ptr<ProbeFamily> open_creds_probes(const SensorOptions &options);
 
 }  // namespace credwatch

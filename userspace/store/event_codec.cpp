@@ -65,6 +65,31 @@ struct DetailsVisitor {
               {"fd", d.fd}};
     cols.details = j.dump();
   }
+  void operator()(const EnvExecDetails &d) const {
+    cols.details =
+        json{{"name", d.name}, {"credential_kind", d.credential_kind}, {"block_truncated", d.block_truncated}}.dump();
+  }
+  void operator()(const EnvReadDetails &d) const {
+    cols.details = json{{"name", d.name}, {"function", d.function}}.dump();
+  }
+  void operator()(const ProcSnoopDetails &d) const {
+    cols.result = d.result;
+    if (d.method == "environ" || d.method == "mem" || d.method == "maps")
+      cols.path = "/proc/" + std::to_string(d.target_pid) + "/" + d.method;
+    json j = {{"target_pid", d.target_pid},   {"target_tgid", d.target_tgid},     {"target_comm", d.target_comm},
+              {"target_identity", d.target_identity}, {"method", d.method}, {"request", d.request},
+              {"request_name", d.request_name}};
+    cols.details = j.dump();
+  }
+  void operator()(const PrivilegeDetails &d) const {
+    cols.result = d.result;
+    json j = {{"syscall", d.syscall}, {"uid", d.uid},   {"euid", d.euid}, {"suid", d.suid},
+              {"gid", d.gid},         {"egid", d.egid}, {"sgid", d.sgid}, {"cap_effective", hex64(d.cap_effective)},
+              {"cap_permitted", hex64(d.cap_permitted)}, {"args", d.args}};
+    j["previous_euid"] = d.previous_euid ? json(*d.previous_euid) : json(nullptr);
+    j["previous_cap_effective"] = d.previous_cap_effective ? json(hex64(*d.previous_cap_effective)) : json(nullptr);
+    cols.details = j.dump();
+  }
   void operator()(const LostDetails &d) const {
     cols.details = json{{"source", d.source},
                         {"count", d.count},
@@ -91,6 +116,7 @@ nlohmann::json event_to_json(const StoredEvent &ev) {
   j["time_ns"] = ev.time_ns;
   j["kind"] = ev.kind;
   j["identity"] = ev.identity.empty() ? json(nullptr) : json(ev.identity);
+  j["identity_attributes"] = ev.identity_attributes;
   j["process"] = {{"pid", ev.process.tgid},     {"tid", ev.process.pid},           {"ppid", ev.process.ppid},
                   {"uid", ev.process.uid},      {"gid", ev.process.gid},           {"comm", ev.process.comm},
                   {"exe", ev.process.exe},      {"start_ns", ev.process.start_ns}, {"cgroup_id", ev.process.cgroup_id}};

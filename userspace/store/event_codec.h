@@ -28,6 +28,7 @@ struct StoredEvent {
   std::string kind;
   ProcessRef process;
   std::string identity;
+  nlohmann::json identity_attributes = nlohmann::json::object();  // of the instance (cgroup) it came from
   std::optional<std::string> path;
   std::optional<std::string> dest;
   std::optional<int64_t> result;

@@ -14,10 +14,10 @@ FilterSql filter_sql(const EventFilter &f) {
     terms.push_back(std::move(term));
     out.binds.emplace_back(value);
   };
-  if (f.since) add("time_ns >= ?", static_cast<int64_t>(*f.since));
-  if (f.until) add("time_ns <= ?", static_cast<int64_t>(*f.until));
+  if (f.since) add("e.time_ns >= ?", static_cast<int64_t>(*f.since));
+  if (f.until) add("e.time_ns <= ?", static_cast<int64_t>(*f.until));
   if (!f.kinds.empty()) {
-    std::string in = "kind IN (";
+    std::string in = "e.kind IN (";
     for (size_t i = 0; i < f.kinds.size(); ++i) {
       in += i ? ",?" : "?";
       out.binds.emplace_back(f.kinds[i]);
@@ -25,24 +25,29 @@ FilterSql filter_sql(const EventFilter &f) {
     terms.push_back(in + ")");
   }
   if (f.pid) {
-    terms.push_back("(tgid = ? OR pid = ?)");
+    terms.push_back("(e.tgid = ? OR e.pid = ?)");
     out.binds.emplace_back(static_cast<int64_t>(*f.pid));
     out.binds.emplace_back(static_cast<int64_t>(*f.pid));
   }
   if (f.comm) {
-    if (has_glob_chars(*f.comm)) add("cw_glob_text(?, comm)", *f.comm);
-    else add("comm = ?", *f.comm);
+    if (has_glob_chars(*f.comm)) add("cw_glob_text(?, e.comm)", *f.comm);
+    else add("e.comm = ?", *f.comm);
   }
   if (f.path) {
-    if (has_glob_chars(*f.path)) add("cw_glob(?, path)", *f.path);
-    else add("path = ?", *f.path);
+    if (has_glob_chars(*f.path)) add("cw_glob(?, e.path)", *f.path);
+    else add("e.path = ?", *f.path);
   }
   if (f.identity) {
-    if (has_glob_chars(*f.identity)) add("cw_glob_text(?, identity)", *f.identity);
-    else add("identity = ?", *f.identity);
+    if (has_glob_chars(*f.identity)) add("cw_glob_text(?, e.identity)", *f.identity);
+    else add("e.identity = ?", *f.identity);
   }
-  if (f.credential) add("credential LIKE ? || '%'", *f.credential);
-  if (f.after_id > 0) add("id > ?", f.after_id);
+  if (f.k8s_namespace) add("cw_glob_text('spiffe://*/ns/' || ? || '/sa/*', e.identity)", *f.k8s_namespace);
+  if (f.k8s_pod) {
+    if (has_glob_chars(*f.k8s_pod)) add("cw_glob_text(?, json_extract(w.attributes, '$.\"k8s.pod\"'))", *f.k8s_pod);
+    else add("json_extract(w.attributes, '$.\"k8s.pod\"') = ?", *f.k8s_pod);
+  }
+  if (f.credential) add("e.credential LIKE ? || '%'", *f.credential);
+  if (f.after_id > 0) add("e.id > ?", f.after_id);
   for (size_t i = 0; i < terms.size(); ++i) out.where += (i ? " AND " : " WHERE ") + terms[i];
   return out;
 }
@@ -50,10 +55,12 @@ FilterSql filter_sql(const EventFilter &f) {
 std::vector<StoredEvent> query_events(Database &db, const EventFilter &f) {
   FilterSql where = filter_sql(f);
   bool newest = f.limit > 0 && f.after_id == 0;
+  // Each event's instance attributes come from its workload row (one primary-key lookup per event).
   std::string sql =
-      "SELECT id, time_ns, kind, pid, tgid, ppid, uid, gid, start_ns, comm, exe, cgroup_id, identity, path, dest, "
-      "result, catalog, credential, details FROM events" +
-      where.where + (newest ? " ORDER BY id DESC" : " ORDER BY id ASC");
+      "SELECT e.id, e.time_ns, e.kind, e.pid, e.tgid, e.ppid, e.uid, e.gid, e.start_ns, e.comm, e.exe, e.cgroup_id, "
+      "e.identity, e.path, e.dest, e.result, e.catalog, e.credential, e.details, w.attributes FROM events e "
+      "LEFT JOIN workloads w ON w.cgroup_id = e.cgroup_id AND w.identity = e.identity" +
+      where.where + (newest ? " ORDER BY e.id DESC" : " ORDER BY e.id ASC");
   if (f.limit > 0) sql += " LIMIT " + std::to_string(f.limit);
   auto stmt = db.prepare(sql);
   int i = 1;
@@ -85,6 +92,10 @@ std::vector<StoredEvent> query_events(Database &db, const EventFilter &f) {
     e.credential = opt_text(17);
     e.details = nlohmann::json::parse(stmt.text(18), nullptr, false);
     if (e.details.is_discarded()) e.details = nlohmann::json::object();
+    if (!stmt.is_null(19)) {
+      e.identity_attributes = nlohmann::json::parse(stmt.text(19), nullptr, false);
+      if (e.identity_attributes.is_discarded()) e.identity_attributes = nlohmann::json::object();
+    }
     out.push_back(std::move(e));
   }
   if (newest) std::reverse(out.begin(), out.end());

@@ -20,6 +20,8 @@ struct EventFilter {
   std::optional<std::string> comm;        // exact, or a glob
   std::optional<std::string> path;        // path glob
   std::optional<std::string> identity;    // exact, or a glob
+  std::optional<std::string> k8s_namespace;  // Kubernetes namespace (exact)
+  std::optional<std::string> k8s_pod;        // pod name (exact, or a glob)
   std::optional<std::string> credential;  // id or id prefix
   int64_t after_id = 0;                   // only rows with a larger id (follow mode)
   size_t limit = 1000;                    // 0 = no limit

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -49,6 +51,11 @@ void EventWriter::submit(const ProcessInfo &process) {
 void EventWriter::submit(StatsRow row) {
   bool accepted;
   push(std::move(row), false, accepted);  // counters are small and what says a window is incomplete
+}
+
+void EventWriter::submit(WorkloadRecord workload) {
+  bool accepted;
+  push(std::move(workload), false, accepted);  // rare, and the identity's row must exist for its events
 }
 
 void EventWriter::flush() {
@@ -123,6 +130,20 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
         "exit_ns=excluded.exit_ns, exit_code=excluded.exit_code");
     auto insert_stats =
         db_.prepare("INSERT INTO sensor_stats(time_ns, run_id, source, emitted, lost) VALUES (?,?,?,?,?)");
+    auto upsert_identity = db_.prepare(
+        "INSERT INTO identities(id, kind, attributes, first_seen_ns, last_seen_ns) VALUES (?,?,?,?,?) "
+        "ON CONFLICT(id) DO UPDATE SET attributes=excluded.attributes, last_seen_ns=MAX(last_seen_ns, excluded.last_seen_ns)");
+    auto upsert_workload = db_.prepare(
+        "INSERT INTO workloads(cgroup_id, identity, attributes, first_seen_ns, last_seen_ns) VALUES (?,?,?,?,?) "
+        "ON CONFLICT(cgroup_id, identity) DO UPDATE SET attributes=excluded.attributes, "
+        "last_seen_ns=MAX(last_seen_ns, excluded.last_seen_ns)");
+    // Per-identity counts for this batch, applied with one UPDATE each at the end.
+    struct Counts {
+      int64_t events = 0, processes = 0, secrets = 0, connections = 0;
+      WallNs last = 0;
+    };
+    std::unordered_map<std::string, Counts> counts;
+    std::map<std::pair<uint64_t, std::string>, WallNs> workload_seen;
 
     for (auto &item : batch) {
       if (auto *ev = std::get_if<Event>(&item)) {
@@ -152,6 +173,22 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
         insert_event.step();
         insert_event.reset();
         ++events;
+        if (!ev->identity.empty()) {
+          Counts &c = counts[ev->identity];
+          ++c.events;
+          c.last = std::max(c.last, ev->time_ns);
+          switch (ev->kind) {
+            case EventKind::Exec:
+            case EventKind::Fork: ++c.processes; break;
+            case EventKind::FileOpen:
+            case EventKind::EnvExec:
+            case EventKind::EnvRead: ++c.secrets; break;
+            case EventKind::Connect: ++c.connections; break;
+            default: break;
+          }
+          WallNs &seen = workload_seen[{p.cgroup_id, ev->identity}];
+          seen = std::max(seen, ev->time_ns);
+        }
       } else if (auto *proc = std::get_if<ProcessInfo>(&item)) {
         upsert_process.bind(1, static_cast<int64_t>(proc->tgid))
             .bind(2, static_cast<int64_t>(proc->start_ns))
@@ -168,6 +205,17 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
         upsert_process.bind(13, proc->exit_status ? std::optional<int64_t>(*proc->exit_status) : std::nullopt);
         upsert_process.step();
         upsert_process.reset();
+      } else if (auto *w = std::get_if<WorkloadRecord>(&item)) {
+        upsert_identity.bind(1, w->identity).bind(2, w->kind).bind(3, w->attributes_json).bind(4, w->seen_ns).bind(5, w->seen_ns);
+        upsert_identity.step();
+        upsert_identity.reset();
+        upsert_workload.bind(1, static_cast<int64_t>(w->cgroup_id))
+            .bind(2, w->identity)
+            .bind(3, w->attributes_json)
+            .bind(4, w->seen_ns)
+            .bind(5, w->seen_ns);
+        upsert_workload.step();
+        upsert_workload.reset();
       } else if (auto *row = std::get_if<StatsRow>(&item)) {
         insert_stats.bind(1, row->time_ns)
             .bind(2, run_id_)
@@ -176,6 +224,22 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
             .bind(5, static_cast<int64_t>(row->lost));
         insert_stats.step();
         insert_stats.reset();
+      }
+    }
+    if (!counts.empty()) {
+      auto bump = db_.prepare(
+          "UPDATE identities SET events=events+?, processes=processes+?, secret_accesses=secret_accesses+?, "
+          "connections=connections+?, last_seen_ns=MAX(last_seen_ns, ?) WHERE id=?");
+      for (const auto &[id, c] : counts) {
+        bump.bind(1, c.events).bind(2, c.processes).bind(3, c.secrets).bind(4, c.connections).bind(5, c.last).bind(6, id);
+        bump.step();
+        bump.reset();
+      }
+      auto touch = db_.prepare("UPDATE workloads SET last_seen_ns=MAX(last_seen_ns, ?) WHERE cgroup_id=? AND identity=?");
+      for (const auto &[key, seen] : workload_seen) {
+        touch.bind(1, seen).bind(2, static_cast<int64_t>(key.first)).bind(3, key.second);
+        touch.step();
+        touch.reset();
       }
     }
     tx.commit();

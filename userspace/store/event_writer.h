@@ -23,6 +23,15 @@ struct StatsRow {
   uint64_t lost = 0;
 };
 
+// A workload instance seen for the first time: its identity and that identity's attributes.
+struct WorkloadRecord {
+  uint64_t cgroup_id = 0;
+  std::string identity;
+  std::string kind;
+  std::string attributes_json;
+  WallNs seen_ns = 0;
+};
+
 struct WriterStats {
   uint64_t events_written = 0;
   uint64_t dropped = 0;          // refused because the queue was full
@@ -44,6 +53,7 @@ class EventWriter {
   bool submit(Event ev);
   void submit(const ProcessInfo &process);
   void submit(StatsRow row);
+  void submit(WorkloadRecord workload);
   // Blocks until everything submitted before the call is committed.
   void flush();
   // Drains and joins the thread.
@@ -52,7 +62,7 @@ class EventWriter {
   size_t queued() const;
 
  private:
-  using Item = std::variant<Event, ProcessInfo, StatsRow>;
+  using Item = std::variant<Event, ProcessInfo, StatsRow, WorkloadRecord>;
   void push(Item item, bool droppable, bool &accepted);
   void run();
   void write_batch(std::deque<Item> &batch);

@@ -63,3 +63,16 @@ TEST(Glob, SyntaxErrors) {
 
 }  // namespace
 }  // namespace credwatch
+
+namespace credwatch {
+namespace {
+
+TEST(Glob, EscapedCharactersAreLiterals) {
+  EXPECT_TRUE(glob_syntax_error("/a/\\[b").empty());
+  EXPECT_TRUE(glob_match("/a/\\[b", "/a/[b"));
+  EXPECT_TRUE(glob_match("/a/\\*", "/a/*"));
+  EXPECT_FALSE(glob_match("/a/\\*", "/a/x"));
+}
+
+}  // namespace
+}  // namespace credwatch

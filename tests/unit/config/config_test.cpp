@@ -102,3 +102,28 @@ TEST(Config, UnreadableFileIsAClearError) {
 
 }  // namespace
 }  // namespace credwatch
+
+namespace credwatch {
+namespace {
+
+TEST(Config, MalformedTextIsNotReadAsDefaults) {
+  EXPECT_NO_THROW(parse_config("# only a comment\n\n---\n", "cw.yaml"));
+  try {
+    parse_config(",\n", "cw.yaml");
+    FAIL() << "a stray comma loaded as defaults";
+  } catch (const ConfigError &e) {
+    EXPECT_EQ(std::string(e.what()).rfind("cw.yaml:1:", 0), 0u) << e.what();
+  }
+}
+
+TEST(Config, OverlongDurationIsAnError) {
+  try {
+    parse_config("stats_interval: 999999999w\n", "cw.yaml");
+    FAIL();
+  } catch (const ConfigError &e) {
+    EXPECT_NE(std::string(e.what()).find("duration too long"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace credwatch
