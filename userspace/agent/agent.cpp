@@ -1,4 +1,4 @@
-// Agent start-up, the per-record pipeline, periodic duties (counters, expiry, catalog rescan), shutdown.
+// Agent start-up (store, sensor, identity, credentials, pipeline), the poll loop and its periodic duties, shutdown.
 #include "agent/agent.h"
 
 #include <sys/stat.h>
@@ -6,22 +6,27 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
-#include <set>
-#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
+#include "agent/env_read_probes.h"
 #include "agent/live_feed.h"
+#include "agent/pipeline.h"
 #include "catalog/catalog_scanner.h"
 #include "common/log.h"
 #include "common/time.h"
-#include "decode/record_decoder.h"
+#include "correlate/credential_inventory.h"
+#include "correlate/secret_reader.h"
+#include "credentials/env_secret_names.h"
+#include "credentials/fingerprint_key.h"
 #include "enrich/proc_source.h"
 #include "enrich/process_table.h"
 #include "identity/cgroup_resolver.h"
 #include "identity/workload_identity.h"
 #include "sensor/bpf_sensor.h"
+#include "sensor/env_maps.h"
 #include "sensor/kernel_features.h"
 #include "store/database.h"
 #include "store/event_writer.h"
@@ -35,16 +40,22 @@ namespace credwatch {
 
 namespace {
 
+std::string host_name() {
+  char buf[256] = {};
+  gethostname(buf, sizeof(buf) - 1);
+  return buf;
+}
+
 // The host's mount namespace: init's (with hostPID, also when the agent itself runs in a container).
 uint32_t host_mount_namespace() {
   struct stat st{};
   return stat("/proc/1/ns/mnt", &st) == 0 ? static_cast<uint32_t>(st.st_ino) : 0;
 }
 
-std::string host_name() {
-  char buf[256] = {};
-  gethostname(buf, sizeof(buf) - 1);
-  return buf;
+EnvReadScope parse_scope(const std::string &s) {
+  if (s == "all") return EnvReadScope::All;
+  if (s == "selected") return EnvReadScope::Selected;
+  return EnvReadScope::Off;
 }
 
 }  // namespace
@@ -56,33 +67,25 @@ struct Agent::Impl {
 
   SecretCatalog catalog;
   BootClock clock;
-  RecordDecoder decoder{clock};
+  std::optional<EnvSecretNames> env_names;
+  std::optional<FingerprintKey> fingerprint_key;
+  std::unique_ptr<Database> db;
+  std::unique_ptr<EventWriter> writer;
+  std::unique_ptr<BpfSensor> sensor;
   std::unique_ptr<LinuxProcSource> proc;
   std::unique_ptr<LinuxCgroupFilesystem> cgroup_fs;
   std::unique_ptr<CgroupResolver> cgroups;
   std::unique_ptr<IdentityResolver> identities;
-  std::set<std::pair<uint64_t, std::string>> known_workloads;  // instances already in the store
   std::unique_ptr<ProcessTable> processes;
-  std::unique_ptr<Database> db;
-  std::unique_ptr<EventWriter> writer;
-  std::unique_ptr<BpfSensor> sensor;
+  std::unique_ptr<ProcSecretReader> secret_reader;
+  std::unique_ptr<CredentialInventory> credentials;
+  std::unique_ptr<EnvReadProbes> env_reads;
   LiveFeed feed{stdout, false};
+  std::unique_ptr<EventPipeline> pipeline;
   int64_t run_id = 0;
-  uint32_t host_mnt_ns = 0;  // init's mount namespace: paths the kernel rebuilds there are host paths
+  uint32_t host_mnt_ns = 0;
 
-  // Where each known secret inode lives on this node (from the scan and from confirmed name matches).
-  struct InodeKey {
-    uint64_t dev, ino;
-    bool operator==(const InodeKey &) const = default;
-  };
-  struct InodeHash {
-    size_t operator()(const InodeKey &k) const { return std::hash<uint64_t>()(k.dev * 1000003 ^ k.ino); }
-  };
-  std::unordered_map<InodeKey, std::string, InodeHash> secret_files;
-
-  // Counters for what never reaches the store, reported as `lost` events and sensor_stats rows.
-  uint64_t decode_errors = 0;
-  uint64_t candidates_rejected = 0;
+  // Loss accounting between reports.
   std::map<std::string, ProgramCounters> last_counters;
   uint64_t last_decode_errors = 0;
   uint64_t last_dropped = 0;
@@ -91,13 +94,9 @@ struct Agent::Impl {
   Impl(Config c, AgentOptions o) : config(std::move(c)), options(o), catalog(config.secret_catalog()) {}
 
   void start();
-  void on_record(std::span<const uint8_t> data);
-  void classify_open(Event &ev);
-  void attribute(Event &ev);
-  ProcessInfo with_identity(const ProcessInfo &p);
-  void record(Event ev);
-  void report_counters(WallNs now);
+  void load_fingerprint_key();
   void load_catalog_into_kernel(bool full);
+  void report_counters(WallNs now);
   void stop();
 };
 
@@ -105,14 +104,37 @@ Agent::Agent(Config config, AgentOptions options) : impl_(std::make_unique<Impl>
 
 Agent::~Agent() = default;
 
+void Agent::Impl::load_fingerprint_key() {
+  std::string default_path = (std::filesystem::path(config.database).parent_path() / "fingerprint.key").string();
+  FingerprintKeyLoad loaded = credwatch::load_fingerprint_key(config.fingerprint_key_file, default_path);
+  for (const auto &w : loaded.warnings) log->warn("fingerprint key: {}", w);
+  if (!loaded.ok()) throw AgentError("fingerprint key: " + loaded.error);
+  fingerprint_key = std::move(*loaded.key);
+  log->info("fingerprint key {}{}", fingerprint_key->path, fingerprint_key->generated ? " (generated now)" : "");
+}
+
 void Agent::Impl::start() {
   if (geteuid() != 0) log->warn("not running as root: loading BPF programs will probably fail");
   if (const char *env = std::getenv("CREDWATCH_NODE_NAME"); env && *env && config.node_name.empty())
     config.node_name = env;  // the DaemonSet passes spec.nodeName through the downward API
   if (config.node_name.empty()) config.node_name = host_name();
+  try {
+    env_names.emplace(config.env_secret_names.empty() ? default_secret_env_globs() : config.env_secret_names,
+                      config.env_not_secret_names.empty() ? default_non_secret_env_globs()
+                                                          : config.env_not_secret_names);
+  } catch (const std::invalid_argument &e) {
+    throw AgentError(std::string("env secret names: ") + e.what());
+  }
+  EnvNameFilter env_filter;
+  try {
+    env_filter = derive_env_filter(env_names->include());
+  } catch (const EnvFilterError &e) {
+    throw AgentError(e.what());
+  }
 
   db = std::make_unique<Database>(Database::open(config.database));
   log->info("database {} (schema {})", config.database, db->schema_version());
+  load_fingerprint_key();
 
   SensorOptions sensor_options;
   sensor_options.ring_buffer_bytes = config.ring_buffer_mb << 20;
@@ -120,7 +142,11 @@ void Agent::Impl::start() {
   sensor_options.process = config.probe_process;
   sensor_options.files = config.probe_files;
   sensor_options.net = config.probe_net;
-  sensor = std::make_unique<BpfSensor>(sensor_options, [this](std::span<const uint8_t> d) { on_record(d); });
+  sensor_options.env_exec = config.env_exec;
+  sensor_options.env_max_chunks = (config.env_max_bytes + CW_ENV_CHUNK_LEN - 1) / CW_ENV_CHUNK_LEN;
+  sensor_options.proc_access = config.probe_proc_access;
+  sensor_options.creds = config.probe_creds;
+  sensor = std::make_unique<BpfSensor>(sensor_options, [this](std::span<const uint8_t> d) { pipeline->on_record(d); });
 
   nlohmann::json hooks = nlohmann::json::object();
   for (const auto &[family, status] : sensor->family_status()) {
@@ -142,9 +168,6 @@ void Agent::Impl::start() {
   }
   writer = std::make_unique<EventWriter>(*db, run_id, config.max_queue);
 
-  load_catalog_into_kernel(true);
-
-  // Attach first, then seed: a process that starts in between is seen by both, never by neither.
   host_mnt_ns = host_mount_namespace();
   std::string cgroup_root = KernelFeatures::cgroup2_mount();
   if (cgroup_root.empty()) log->warn("no cgroup v2 mount: workloads will be identified as host processes only");
@@ -164,11 +187,27 @@ void Agent::Impl::start() {
 
   proc = std::make_unique<LinuxProcSource>("/proc", cgroup_root);
   processes = std::make_unique<ProcessTable>(*proc);
+  secret_reader = std::make_unique<ProcSecretReader>();
+  credentials = std::make_unique<CredentialInventory>(fingerprint_key->bytes, *secret_reader);
+  feed = LiveFeed(stdout, options.live_feed);
+  pipeline = std::make_unique<EventPipeline>(EventPipeline::Deps{catalog, clock, *proc, *processes, *identities,
+                                                                 *credentials, *env_names, sensor->secret_maps(),
+                                                                 *writer, feed, host_mnt_ns});
+
+  EnvReadScope scope = parse_scope(config.env_reads_scope);
+  sensor->env_maps().load(env_filter, scope);
+  env_reads = std::make_unique<EnvReadProbes>(*sensor, scope, config.env_reads_identities, host_mnt_ns);
+  pipeline->on_new_workload = [this](const WorkloadIdentity &id, const ProcessRef &p) { env_reads->workload_seen(id, p); };
+  pipeline->env_read_in_scope = [this](const std::string &identity) { return env_reads->selects(identity); };
+  env_reads->start();
+
+  load_catalog_into_kernel(true);
+
+  // Attached first, seeded second: a process that starts in between is seen by both, never by neither.
   auto seeded = processes->seed(wall_now_ns());
-  for (const auto &p : seeded) writer->submit(with_identity(p));
+  pipeline->seed(seeded, wall_now_ns());
   log->info("process table seeded with {} processes from /proc", seeded.size());
 
-  feed = LiveFeed(stdout, options.live_feed);
   window_start = wall_now_ns();
   log->info("credwatch {} recording to {} (node {})", kVersion, config.database, config.node_name);
 }
@@ -180,7 +219,7 @@ void Agent::Impl::load_catalog_into_kernel(bool full) {
   CatalogScanner scanner(catalog, config.kubelet_root, CatalogScanner::home_directories());
   size_t added = 0;
   for (const auto &s : scanner.scan()) {
-    secret_files[{s.dev, s.ino}] = s.path;
+    pipeline->note_secret_file(s.dev, s.ino, s.path);
     if (maps.add_secret_inode(s.dev, s.ino, s.catalog_id))
       ++added;
     else
@@ -188,76 +227,6 @@ void Agent::Impl::load_catalog_into_kernel(bool full) {
     log->debug("catalog: {} is {} (dev {} ino {})", s.path, catalog.by_id(s.catalog_id)->name, s.dev, s.ino);
   }
   if (full) log->info("catalog: {} entries, {} secret files found on this node", catalog.entries().size(), added);
-}
-
-void Agent::Impl::on_record(std::span<const uint8_t> data) {
-  DecodeResult result = decoder.decode(data);
-  if (auto *err = std::get_if<DecodeError>(&result)) {
-    ++decode_errors;
-    if (decode_errors <= 10 || decode_errors % 10000 == 0)
-      log->warn("undecodable record #{}: {}", decode_errors, err->reason);
-    return;
-  }
-  if (std::holds_alternative<EnvChunk>(result)) return;  // environment capture: wired with credentials
-  Event &ev = std::get<Event>(result);
-  const ProcessInfo *changed = processes->apply(ev);
-  attribute(ev);
-  if (changed) writer->submit(with_identity(*changed));
-  if (ev.kind == EventKind::FileOpen) {
-    classify_open(ev);
-    if (std::get<FileOpenDetails>(ev.details).catalog_entry.empty()) return;  // not a secret after all
-  }
-  record(std::move(ev));
-}
-
-// Every event gets the identity of its workload, from the cgroup the kernel reported (never from anything the
-// workload controls); the first sighting of an instance is written with its attributes.
-void Agent::Impl::attribute(Event &ev) {
-  WorkloadIdentity id = identities->resolve(ev.process.cgroup_id, ev.process.uid, ev.process.exe);
-  ev.identity = id.id;
-  if (known_workloads.emplace(ev.process.cgroup_id, id.id).second)
-    writer->submit(WorkloadRecord{ev.process.cgroup_id, id.id, id.kind, identity_attributes_json(id), ev.time_ns});
-}
-
-ProcessInfo Agent::Impl::with_identity(const ProcessInfo &p) {
-  ProcessInfo out = p;
-  out.identity = identities->resolve(p.cgroup_id, p.uid, p.exe).id;
-  return out;
-}
-
-// The kernel reports candidates; the catalog decides on the whole path and teaches the kernel the verdict.
-void Agent::Impl::classify_open(Event &ev) {
-  auto &d = std::get<FileOpenDetails>(ev.details);
-  d.path = absolute_open_path(*proc, ev.process.tgid, d);
-  const CatalogEntry *entry = nullptr;
-  if (d.match == OpenMatch::Inode) entry = catalog.by_id(d.catalog_id);
-  if (!entry) entry = catalog.match(d.path);
-  if (!entry && !d.resolved.empty()) entry = catalog.match(d.resolved);
-  if (d.match == OpenMatch::Name) {
-    if (entry) {
-      sensor->secret_maps().add_secret_inode(d.dev, d.ino, entry->id);
-      // The kernel's path is in the opener's mount namespace; a host-side path is only known from the scan.
-      if (ev.process.mnt_ns == host_mnt_ns) secret_files.emplace(InodeKey{d.dev, d.ino}, d.resolved);
-    } else {
-      sensor->secret_maps().mark_not_secret(d.dev, d.ino);
-    }
-  }
-  if (d.dev || d.ino) {
-    auto known = secret_files.find({d.dev, d.ino});
-    if (known != secret_files.end()) d.file = known->second;
-  }
-  if (!entry) {
-    ++candidates_rejected;
-    return;
-  }
-  d.catalog_id = entry->id;
-  d.catalog_entry = entry->name;
-  d.credential_kind = entry->kind;
-}
-
-void Agent::Impl::record(Event ev) {
-  feed.print(ev);
-  writer->submit(std::move(ev));
 }
 
 void Agent::Impl::report_counters(WallNs now) {
@@ -269,7 +238,7 @@ void Agent::Impl::report_counters(WallNs now) {
     ev.process.tgid = ev.process.pid = static_cast<uint32_t>(getpid());
     ev.details = LostDetails{source, count, reason, window_start};
     log->warn("{} record(s) lost in {} since {}: {}", count, source, format_rfc3339(window_start), reason);
-    record(std::move(ev));
+    pipeline->record(std::move(ev));
   };
   for (const auto &c : sensor->counters()) {
     auto &last = last_counters[c.program];
@@ -278,6 +247,7 @@ void Agent::Impl::report_counters(WallNs now) {
     if (lost) lost_event(c.program, lost, "ring buffer full");
     last = c;
   }
+  uint64_t decode_errors = pipeline->counters().decode_errors + sensor->handler_errors();
   if (uint64_t n = decode_errors - last_decode_errors) {
     writer->submit(StatsRow{now, "decode", 0, n});
     lost_event("decode", n, "undecodable records");
@@ -294,7 +264,7 @@ void Agent::Impl::report_counters(WallNs now) {
 
 void Agent::Impl::stop() {
   WallNs now = wall_now_ns();
-  if (sensor && writer) {
+  if (sensor && writer && pipeline) {
     sensor->poll(0);  // take what is already in the ring buffer
     report_counters(now);
   }
@@ -305,6 +275,7 @@ void Agent::Impl::stop() {
     log->info("stopped: {} events written in {} batches, {} dropped", stats.events_written, stats.batches,
               stats.dropped);
   }
+  env_reads.reset();
   sensor.reset();
   if (db && run_id) {
     auto update = db->prepare("UPDATE agent_runs SET stopped_ns = ? WHERE id = ?");
@@ -318,7 +289,7 @@ void Agent::run(const std::atomic<bool> &stop) {
   using Clock = std::chrono::steady_clock;
   auto next_stats = Clock::now() + std::chrono::nanoseconds(a.config.stats_interval_ns);
   auto next_rescan = Clock::now() + std::chrono::nanoseconds(a.config.catalog_rescan_ns);
-  auto next_expire = Clock::now() + std::chrono::seconds(1);
+  auto next_second = Clock::now() + std::chrono::seconds(1);
   auto next_sweep = Clock::now() + std::chrono::seconds(30);
   while (!stop.load()) {
     int n = a.sensor->poll(100);
@@ -329,13 +300,14 @@ void Agent::run(const std::atomic<bool> &stop) {
       a.report_counters(wall_now_ns());
       next_stats = now + std::chrono::nanoseconds(a.config.stats_interval_ns);
     }
-    if (now >= next_expire) {
+    if (now >= next_second) {
       a.processes->expire(wall_now_ns());
-      next_expire = now + std::chrono::seconds(1);
+      a.pipeline->tick(wall_now_ns());
+      next_second = now + std::chrono::seconds(1);
     }
     if (now >= next_sweep) {
       // Gone cgroups lose their cached identity, so a reused id never inherits it.
-      if (a.identities->sweep() > 0) a.known_workloads.clear();
+      if (a.identities->sweep() > 0) a.pipeline->forget_workloads();
       next_sweep = now + std::chrono::seconds(30);
     }
     if (now >= next_rescan) {

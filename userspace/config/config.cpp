@@ -9,6 +9,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "common/glob.h"
 #include "common/time.h"
 
 namespace credwatch {
@@ -110,7 +111,7 @@ class Parser {
     check_keys(root, "the config",
                {"database", "node_name", "trust_domain", "kubelet_root", "container_log_dir", "pod_log_dir",
                 "podman_roots", "docker_roots", "log_level", "log_format", "ring_buffer_mb", "max_queue",
-                "stats_interval", "catalog_rescan_interval", "probes", "catalog"});
+                "stats_interval", "catalog_rescan_interval", "probes", "catalog", "fingerprint_key_file", "env"});
     if (auto n = root["database"]) cfg.database = string(n, "database");
     if (auto n = root["node_name"]) cfg.node_name = string(n, "node_name");
     if (auto n = root["trust_domain"]) {
@@ -141,10 +142,35 @@ class Parser {
     if (auto n = root["stats_interval"]) cfg.stats_interval_ns = duration(n, "stats_interval");
     if (auto n = root["catalog_rescan_interval"]) cfg.catalog_rescan_ns = duration(n, "catalog_rescan_interval");
     if (auto probes = root["probes"]) {
-      check_keys(probes, "'probes'", {"process", "files", "net"});
+      check_keys(probes, "'probes'", {"process", "files", "net", "proc_access", "creds"});
       if (auto n = probes["process"]) cfg.probe_process = boolean(n, "probes.process");
       if (auto n = probes["files"]) cfg.probe_files = boolean(n, "probes.files");
       if (auto n = probes["net"]) cfg.probe_net = boolean(n, "probes.net");
+      if (auto n = probes["proc_access"]) cfg.probe_proc_access = boolean(n, "probes.proc_access");
+      if (auto n = probes["creds"]) cfg.probe_creds = boolean(n, "probes.creds");
+    }
+    if (auto n = root["fingerprint_key_file"]) cfg.fingerprint_key_file = string(n, "fingerprint_key_file");
+    if (auto env = root["env"]) {
+      check_keys(env, "'env'", {"exec", "max_bytes", "secret_names", "not_secret_names", "reads"});
+      if (auto n = env["exec"]) cfg.env_exec = boolean(n, "env.exec");
+      if (auto n = env["max_bytes"]) cfg.env_max_bytes = static_cast<uint32_t>(unsigned_int(n, "env.max_bytes", 4096, 1 << 20));
+      auto globs = [&](const YAML::Node &n, const std::string &key) {
+        auto list = strings(n, key);
+        for (const auto &g : list)
+          if (auto err = glob_syntax_error(g); !err.empty()) fail(n, "'" + key + "': '" + g + "': " + std::string(err));
+        return list;
+      };
+      if (auto n = env["secret_names"]) cfg.env_secret_names = globs(n, "env.secret_names");
+      if (auto n = env["not_secret_names"]) cfg.env_not_secret_names = globs(n, "env.not_secret_names");
+      if (auto reads = env["reads"]) {
+        check_keys(reads, "'env.reads'", {"scope", "identities"});
+        if (auto n = reads["scope"]) {
+          cfg.env_reads_scope = string(n, "env.reads.scope");
+          if (cfg.env_reads_scope != "off" && cfg.env_reads_scope != "selected" && cfg.env_reads_scope != "all")
+            fail(n, "'env.reads.scope' must be off, selected or all");
+        }
+        if (auto n = reads["identities"]) cfg.env_reads_identities = globs(n, "env.reads.identities");
+      }
     }
     if (auto catalog = root["catalog"]) {
       check_keys(catalog, "'catalog'", {"builtin", "entries"});

@@ -34,6 +34,17 @@ struct Config {
   bool probe_process = true;
   bool probe_files = true;
   bool probe_net = true;
+  bool probe_proc_access = true;
+  bool probe_creds = true;
+  // Credentials: the fingerprint key (empty: generated next to the database on first start).
+  std::string fingerprint_key_file;
+  // Environment variables.
+  bool env_exec = true;                       // record secret variables programs start with
+  uint32_t env_max_bytes = 32768;             // of each environment block the kernel sends
+  std::vector<std::string> env_secret_names;  // globs; empty: the built-in list
+  std::vector<std::string> env_not_secret_names;  // globs that are never secrets; empty: the built-in list
+  std::string env_reads_scope = "selected";   // getenv uprobes: off, selected, all
+  std::vector<std::string> env_reads_identities;  // identity globs for "selected"
   bool builtin_catalog = true;
   std::vector<CatalogEntry> catalog;     // entries added by the config file
 

@@ -2,6 +2,7 @@
 #include "enrich/proc_source.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -74,9 +75,13 @@ std::optional<ProcSnapshot> LinuxProcSource::read(uint32_t tgid) {
   std::istringstream status(read_file(base + "/status"));
   std::string line;
   while (std::getline(status, line)) {
-    if (line.rfind("Uid:", 0) == 0) s.uid = static_cast<uint32_t>(std::stoul(line.substr(4)));
-    if (line.rfind("Gid:", 0) == 0) s.gid = static_cast<uint32_t>(std::stoul(line.substr(4)));
+    std::istringstream fields(line.substr(line.find(':') + 1));
+    if (line.rfind("Uid:", 0) == 0) fields >> s.uid >> s.euid;
+    if (line.rfind("Gid:", 0) == 0) fields >> s.gid;
+    if (line.rfind("CapEff:", 0) == 0) fields >> std::hex >> s.cap_effective;
   }
+  struct stat ns{};
+  if (::stat((base + "/ns/mnt").c_str(), &ns) == 0) s.mnt_ns = static_cast<uint32_t>(ns.st_ino);
   s.exe = read_link(base + "/exe");
   std::string cmdline = read_file(base + "/cmdline", 4096);
   size_t start = 0;
@@ -95,6 +100,26 @@ std::optional<ProcSnapshot> LinuxProcSource::read(uint32_t tgid) {
     if (::stat((cgroup2_root_ + s.cgroup_path).c_str(), &st) == 0) s.cgroup_id = st.st_ino;
   }
   return s;
+}
+
+SecretBytes LinuxProcSource::environ(uint32_t tgid) {
+  SecretBytes out;
+  int fd = ::open((proc_root_ + "/" + std::to_string(tgid) + "/environ").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  char buf[8192];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0 && out.size() < (1u << 20);)
+    out.append(std::string_view(buf, static_cast<size_t>(n)));
+  wipe(buf, sizeof(buf));
+  ::close(fd);
+  return out;
+}
+
+uint32_t LinuxProcSource::tgid_of(uint32_t tid) {
+  std::istringstream status(read_file(proc_root_ + "/" + std::to_string(tid) + "/status"));
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("Tgid:", 0) == 0) return static_cast<uint32_t>(std::stoul(line.substr(5)));
+  return 0;
 }
 
 std::string LinuxProcSource::cwd(uint32_t tgid) { return read_link(proc_root_ + "/" + std::to_string(tgid) + "/cwd"); }

@@ -25,6 +25,9 @@ ProcessInfo ProcessTable::from_snapshot(const ProcSnapshot &s, WallNs now) const
   p.exe = s.exe;
   p.args = s.args;
   p.cgroup_id = s.cgroup_id;
+  p.mnt_ns = s.mnt_ns;
+  p.euid = s.euid;
+  p.cap_effective = s.cap_effective;
   p.seen_ns = now;
   p.from_proc = true;
   auto parent = processes_.find(s.ppid);
@@ -86,6 +89,10 @@ const ProcessInfo *ProcessTable::apply(Event &ev) {
       p.exe = ref.exe;
       p.args = d.args;
       p.cgroup_id = ref.cgroup_id;
+      p.mnt_ns = ref.mnt_ns;
+      p.euid = d.euid;
+      p.cap_effective = d.cap_effective;
+      p.env_credentials.reset();  // a new program, a new environment (the env family reports it)
       p.seen_ns = ev.time_ns;
       p.from_proc = false;
       p.exit_ns.reset();
@@ -123,11 +130,29 @@ const ProcessInfo *ProcessTable::apply(Event &ev) {
       p->exit_status = std::get<ExitDetails>(ev.details).status;
       return p;
     }
+    case EventKind::Privilege: {
+      auto &d = std::get<PrivilegeDetails>(ev.details);
+      ProcessInfo *p = lookup(ref.tgid, ref.start_ns, ev.time_ns);
+      if (!p) return nullptr;
+      ev.process.exe = p->exe;
+      d.previous_euid = p->euid;
+      d.previous_cap_effective = p->cap_effective;
+      p->uid = d.uid;
+      p->gid = d.gid;
+      p->euid = d.euid;
+      p->cap_effective = d.cap_effective;
+      return p;
+    }
     default: {
       if (ProcessInfo *p = lookup(ref.tgid, ref.start_ns, ev.time_ns)) ev.process.exe = p->exe;
       return nullptr;
     }
   }
+}
+
+ProcessInfo *ProcessTable::find_mutable(uint32_t tgid) {
+  auto it = processes_.find(tgid);
+  return it == processes_.end() ? nullptr : &it->second;
 }
 
 const ProcessInfo *ProcessTable::find(uint32_t tgid) const {

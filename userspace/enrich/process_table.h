@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -25,6 +27,12 @@ struct ProcessInfo {
   std::string exe;
   std::vector<std::string> args;
   uint64_t cgroup_id = 0;
+  uint32_t mnt_ns = 0;
+  uint32_t euid = 0;             // effective uid and capabilities, from exec, /proc and privilege events
+  uint64_t cap_effective = 0;
+  // Secret-named environment variables the program started with: name -> credential ids ("cw_a,cw_b").
+  // Shared: a fork inherits its parent's environment until it execs.
+  std::shared_ptr<const std::map<std::string, std::string>> env_credentials;
   std::string identity;
   WallNs seen_ns = 0;            // exec (or first sighting) time
   std::optional<WallNs> exit_ns;
@@ -45,6 +53,7 @@ class ProcessTable {
   const ProcessInfo *apply(Event &ev);
 
   const ProcessInfo *find(uint32_t tgid) const;
+  ProcessInfo *find_mutable(uint32_t tgid);
   // The process, its parent, and so on up to the first process the table does not know.
   std::vector<const ProcessInfo *> ancestry(uint32_t tgid, size_t max_depth = 32) const;
   // Forgets processes that exited more than the grace period before now.

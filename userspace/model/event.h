@@ -112,6 +112,7 @@ struct EnvExecDetails {
   std::string name;            // the variable's name; its value is only ever fingerprinted
   std::string credential_kind; // token type from the value's shape, when recognisable
   bool block_truncated = false;  // the environment block was larger than the kernel sent
+  bool at_start = false;         // read from /proc when the agent started, not captured at exec
 };
 
 struct EnvReadDetails {

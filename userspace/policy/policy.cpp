@@ -12,9 +12,6 @@ namespace credwatch {
 
 namespace {
 
-constexpr std::array<std::string_view, 4> kActionNames = {"alert", "revoke", "kill", "block"};
-constexpr std::array<std::string_view, 5> kSeverityNames = {"info", "low", "medium", "high", "critical"};
-
 bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
@@ -49,26 +46,6 @@ bool port_allowed(const std::vector<PortRange> &ports, uint16_t port) {
 }
 
 }  // namespace
-
-std::string_view to_string(PolicyAction action) {
-  return kActionNames[static_cast<size_t>(action)];
-}
-
-std::optional<PolicyAction> policy_action_from_string(std::string_view text) {
-  for (size_t i = 0; i < kActionNames.size(); ++i)
-    if (kActionNames[i] == text) return static_cast<PolicyAction>(i);
-  return std::nullopt;
-}
-
-std::string_view to_string(Severity severity) {
-  return kSeverityNames[static_cast<size_t>(severity)];
-}
-
-std::optional<Severity> severity_from_string(std::string_view text) {
-  for (size_t i = 0; i < kSeverityNames.size(); ++i)
-    if (kSeverityNames[i] == text) return static_cast<Severity>(i);
-  return std::nullopt;
-}
 
 std::string SourcePosition::str() const {
   if (line <= 0) return file;

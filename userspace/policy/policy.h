@@ -33,15 +33,15 @@
 #include <string_view>
 #include <vector>
 
+#include "model/alert.h"
+
 namespace credwatch {
 
-enum class PolicyAction : uint8_t { Alert = 0, Revoke = 1, Kill = 2, Block = 3 };  // ascending strictness
-enum class Severity : uint8_t { Info = 0, Low = 1, Medium = 2, High = 3, Critical = 4 };
-
-std::string_view to_string(PolicyAction action);
-std::optional<PolicyAction> policy_action_from_string(std::string_view text);
-std::string_view to_string(Severity severity);
-std::optional<Severity> severity_from_string(std::string_view text);
+// A policy's action is the response the alert model carries (model/alert.h), in ascending strictness.
+using PolicyAction = ResponseAction;
+inline std::optional<PolicyAction> policy_action_from_string(std::string_view text) {
+  return response_action_from_string(text);
+}
 
 // Where something came from in a policy file; line and column are 1-based (0 when unknown).
 struct SourcePosition {

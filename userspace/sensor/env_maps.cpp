@@ -25,12 +25,30 @@ std::string upper(std::string s) {
 
 bool is_wild(char c) { return c == '*' || c == '?' || c == '[' || c == ']'; }
 
-void add_len(std::vector<uint8_t> &lens, size_t len, const std::string &glob, const char *kind) {
-  if (std::find(lens.begin(), lens.end(), len) != lens.end()) return;
-  if (lens.size() >= CW_FILTER_LENS)
-    throw EnvFilterError("secret env name '" + glob + "' needs a fifth distinct " + kind +
-                         " length; the kernel prefilter supports 4");
-  lens.push_back(static_cast<uint8_t>(len));
+// The kernel compares at most CW_FILTER_LENS distinct lengths per selector kind. When the globs need more,
+// longer selectors are shortened to a kept length (a prefix keeps its head, a suffix its tail, a substring
+// its start): the prefilter only gets wider, and userspace re-checks every hit against the full globs.
+std::vector<uint8_t> fit_lengths(std::vector<EnvNameFilter::Selector *> &of_kind) {
+  std::vector<uint8_t> lens;
+  for (auto *sel : of_kind) lens.push_back(static_cast<uint8_t>(sel->text.size()));
+  std::sort(lens.begin(), lens.end());
+  lens.erase(std::unique(lens.begin(), lens.end()), lens.end());
+  if (lens.size() > CW_FILTER_LENS) {
+    // Keep the shortest (every selector must shorten to some kept length) and spread the rest.
+    std::vector<uint8_t> kept{lens.front()};
+    for (size_t i = 1; i < CW_FILTER_LENS; ++i) kept.push_back(lens[i * (lens.size() - 1) / (CW_FILTER_LENS - 1)]);
+    kept.erase(std::unique(kept.begin(), kept.end()), kept.end());
+    lens = kept;
+  }
+  for (auto *sel : of_kind) {
+    size_t fit = 0;
+    for (uint8_t len : lens)
+      if (len <= sel->text.size()) fit = len;
+    if (fit == sel->text.size()) continue;
+    sel->text = sel->kind == EnvNameFilter::Kind::Suffix ? sel->text.substr(sel->text.size() - fit)
+                                                         : sel->text.substr(0, fit);
+  }
+  return lens;
 }
 
 }  // namespace
@@ -70,11 +88,17 @@ EnvNameFilter derive_env_filter(const std::vector<std::string> &globs) {
     if (sel.text.size() >= CW_ENV_NAME_LEN)
       throw EnvFilterError("secret env name pattern '" + glob + "' is longer than " +
                            std::to_string(CW_ENV_NAME_LEN - 1) + " characters");
-    if (sel.kind == EnvNameFilter::Kind::Prefix) add_len(f.prefix_lens, sel.text.size(), glob, "prefix");
-    if (sel.kind == EnvNameFilter::Kind::Suffix) add_len(f.suffix_lens, sel.text.size(), glob, "suffix");
-    if (sel.kind == EnvNameFilter::Kind::Contains) add_len(f.contains_lens, sel.text.size(), glob, "substring");
     f.selectors.push_back(sel);
   }
+  auto fit = [&f](EnvNameFilter::Kind kind) {
+    std::vector<EnvNameFilter::Selector *> of_kind;
+    for (auto &sel : f.selectors)
+      if (sel.kind == kind) of_kind.push_back(&sel);
+    return fit_lengths(of_kind);
+  };
+  f.prefix_lens = fit(EnvNameFilter::Kind::Prefix);
+  f.suffix_lens = fit(EnvNameFilter::Kind::Suffix);
+  f.contains_lens = fit(EnvNameFilter::Kind::Contains);
   return f;
 }
 

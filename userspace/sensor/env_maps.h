@@ -26,7 +26,7 @@ class EnvFilterError : public std::runtime_error {
 };
 
 // Derives the prefilter; throws EnvFilterError naming a glob the kernel cannot prefilter (no literal run of
-// at least 3 characters) or a fifth distinct length of one selector kind.
+// at least 3 characters). More distinct lengths than the kernel compares are fitted by shortening selectors.
 EnvNameFilter derive_env_filter(const std::vector<std::string> &globs);
 
 enum class EnvReadScope : uint32_t { Off = 0, All = 1, Selected = 2 };  // = CW_ENV_SCOPE_*

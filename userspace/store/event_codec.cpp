@@ -67,7 +67,11 @@ struct DetailsVisitor {
   }
   void operator()(const EnvExecDetails &d) const {
     cols.details =
-        json{{"name", d.name}, {"credential_kind", d.credential_kind}, {"block_truncated", d.block_truncated}}.dump();
+        json{{"name", d.name},
+             {"credential_kind", d.credential_kind},
+             {"block_truncated", d.block_truncated},
+             {"at_start", d.at_start}}
+            .dump();
   }
   void operator()(const EnvReadDetails &d) const {
     cols.details = json{{"name", d.name}, {"function", d.function}}.dump();

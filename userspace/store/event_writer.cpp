@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <map>
 #include <unordered_map>
 
@@ -56,6 +57,16 @@ void EventWriter::submit(StatsRow row) {
 void EventWriter::submit(WorkloadRecord workload) {
   bool accepted;
   push(std::move(workload), false, accepted);  // rare, and the identity's row must exist for its events
+}
+
+void EventWriter::submit(CredentialRecord credential) {
+  bool accepted;
+  push(std::move(credential), false, accepted);  // rare; events refer to it
+}
+
+void EventWriter::submit(CredentialRotation rotation) {
+  bool accepted;
+  push(std::move(rotation), false, accepted);
 }
 
 void EventWriter::flush() {
@@ -143,6 +154,25 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
       WallNs last = 0;
     };
     std::unordered_map<std::string, Counts> counts;
+    // Credential uses in this batch: (credential, identity) -> count, first, last.
+    struct Use {
+      int64_t uses = 0;
+      WallNs first = INT64_MAX, last = 0;
+    };
+    std::map<std::pair<std::string, std::string>, Use> uses;
+    auto upsert_credential = db_.prepare(
+        "INSERT INTO credentials(id, digest, kind, descriptor, first_seen_ns, last_used_ns, expires_ns, issued_ns, "
+        "file_mtime_ns) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+        "file_mtime_ns=COALESCE(excluded.file_mtime_ns, file_mtime_ns)");
+    auto upsert_source = db_.prepare(
+        "INSERT INTO credential_sources(credential, origin, source, mnt_ns, first_seen_ns, last_seen_ns) "
+        "VALUES (?,?,?,?,?,?) ON CONFLICT(credential, origin, source, mnt_ns) DO UPDATE SET "
+        "last_seen_ns=MAX(last_seen_ns, excluded.last_seen_ns)");
+    auto insert_rotation = db_.prepare(
+        "INSERT INTO credential_rotations(time_ns, origin, source, mnt_ns, old_credential, new_credential) "
+        "VALUES (?,?,?,?,?,?)");
+    auto mark_replaced = db_.prepare(
+        "UPDATE credentials SET replaced_by=?, replaced_ns=? WHERE id=? AND replaced_by IS NULL");
     std::map<std::pair<uint64_t, std::string>, WallNs> workload_seen;
 
     for (auto &item : batch) {
@@ -189,6 +219,16 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
           WallNs &seen = workload_seen[{p.cgroup_id, ev->identity}];
           seen = std::max(seen, ev->time_ns);
         }
+        // "cw_a,cw_b": every credential the event touched was used by its identity.
+        for (size_t start = 0; start < ev->credential.size();) {
+          size_t comma = ev->credential.find(',', start);
+          if (comma == std::string::npos) comma = ev->credential.size();
+          Use &u = uses[{ev->credential.substr(start, comma - start), ev->identity}];
+          ++u.uses;
+          u.first = std::min(u.first, ev->time_ns);
+          u.last = std::max(u.last, ev->time_ns);
+          start = comma + 1;
+        }
       } else if (auto *proc = std::get_if<ProcessInfo>(&item)) {
         upsert_process.bind(1, static_cast<int64_t>(proc->tgid))
             .bind(2, static_cast<int64_t>(proc->start_ns))
@@ -216,6 +256,39 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
             .bind(5, w->seen_ns);
         upsert_workload.step();
         upsert_workload.reset();
+      } else if (auto *c = std::get_if<CredentialRecord>(&item)) {
+        upsert_credential.bind(1, c->id)
+            .bind(2, c->digest)
+            .bind(3, c->kind)
+            .bind(4, c->descriptor.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
+            .bind(5, c->seen_ns)
+            .bind(6, c->seen_ns)
+            .bind(7, c->expires_ns ? std::optional<int64_t>(*c->expires_ns) : std::nullopt)
+            .bind(8, c->issued_ns ? std::optional<int64_t>(*c->issued_ns) : std::nullopt)
+            .bind(9, c->file_mtime_ns ? std::optional<int64_t>(*c->file_mtime_ns) : std::nullopt);
+        upsert_credential.step();
+        upsert_credential.reset();
+        upsert_source.bind(1, c->id)
+            .bind(2, c->origin)
+            .bind(3, c->source)
+            .bind(4, static_cast<int64_t>(c->mnt_ns))
+            .bind(5, c->seen_ns)
+            .bind(6, c->seen_ns);
+        upsert_source.step();
+        upsert_source.reset();
+      } else if (auto *r = std::get_if<CredentialRotation>(&item)) {
+        for (const auto &old_id : r->old_ids) {
+          insert_rotation.bind(1, r->time_ns).bind(2, r->origin).bind(3, r->source).bind(4, static_cast<int64_t>(r->mnt_ns));
+          insert_rotation.bind(5, old_id);
+          if (r->new_ids.empty()) insert_rotation.bind_null(6); else insert_rotation.bind(6, r->new_ids.front());
+          insert_rotation.step();
+          insert_rotation.reset();
+          if (!r->new_ids.empty()) {
+            mark_replaced.bind(1, r->new_ids.front()).bind(2, r->time_ns).bind(3, old_id);
+            mark_replaced.step();
+            mark_replaced.reset();
+          }
+        }
       } else if (auto *row = std::get_if<StatsRow>(&item)) {
         insert_stats.bind(1, row->time_ns)
             .bind(2, run_id_)
@@ -224,6 +297,22 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
             .bind(5, static_cast<int64_t>(row->lost));
         insert_stats.step();
         insert_stats.reset();
+      }
+    }
+    if (!uses.empty()) {
+      auto use = db_.prepare(
+          "INSERT INTO credential_uses(credential, identity, first_used_ns, last_used_ns, uses) VALUES (?,?,?,?,?) "
+          "ON CONFLICT(credential, identity) DO UPDATE SET uses=uses+excluded.uses, "
+          "last_used_ns=MAX(last_used_ns, excluded.last_used_ns)");
+      auto bump_credential =
+          db_.prepare("UPDATE credentials SET uses=uses+?, last_used_ns=MAX(last_used_ns, ?) WHERE id=?");
+      for (const auto &[key, u] : uses) {
+        use.bind(1, key.first).bind(2, key.second).bind(3, u.first).bind(4, u.last).bind(5, u.uses);
+        use.step();
+        use.reset();
+        bump_credential.bind(1, u.uses).bind(2, u.last).bind(3, key.first);
+        bump_credential.step();
+        bump_credential.reset();
       }
     }
     if (!counts.empty()) {

@@ -10,6 +10,7 @@
 #include <thread>
 #include <variant>
 
+#include "correlate/credential_inventory.h"
 #include "enrich/process_table.h"
 #include "model/event.h"
 #include "store/database.h"
@@ -54,6 +55,8 @@ class EventWriter {
   void submit(const ProcessInfo &process);
   void submit(StatsRow row);
   void submit(WorkloadRecord workload);
+  void submit(CredentialRecord credential);
+  void submit(CredentialRotation rotation);
   // Blocks until everything submitted before the call is committed.
   void flush();
   // Drains and joins the thread.
@@ -62,7 +65,7 @@ class EventWriter {
   size_t queued() const;
 
  private:
-  using Item = std::variant<Event, ProcessInfo, StatsRow, WorkloadRecord>;
+  using Item = std::variant<Event, ProcessInfo, StatsRow, WorkloadRecord, CredentialRecord, CredentialRotation>;
   void push(Item item, bool droppable, bool &accepted);
   void run();
   void write_batch(std::deque<Item> &batch);

@@ -87,7 +87,7 @@ TEST(Abi, RecordsAreEightByteMultiples) {
 
 TEST(Abi, VersionAndKindsAreConsistent) {
   EXPECT_GE(CW_ABI_VERSION, 1);
-  EXPECT_EQ(CW_REC_KIND_MAX, CW_REC_CONNECT);
-  EXPECT_LT(CW_PROG_CONNECT, CW_PROG_MAX);
+  EXPECT_EQ(CW_REC_KIND_MAX, CW_REC_CRED_CHANGE);
+  EXPECT_LT(CW_PROG_CRED_CHANGE, CW_PROG_MAX);
   EXPECT_LE(CW_NAME_KEY_LEN, static_cast<int>(sizeof(cw_name_key{}.name)) - 1);
 }

@@ -2,6 +2,8 @@
 #include "credentials/fingerprint_key.h"
 
 #include <gtest/gtest.h>
+
+#include "support/unprivileged.h"
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -148,10 +150,10 @@ TEST(FingerprintKey, NotARegularFileOrTooLarge) {
 }
 
 TEST(FingerprintKey, UnreadableKeyNamesTheProblem) {
-  if (::geteuid() == 0) GTEST_SKIP() << "running as root: file permissions do not stop reads";
   TempDir dir;
   auto path = dir.write("locked.key", "0123456789abcdef0123");
   ::chmod(path.c_str(), 0000);
+  testing::AsUnprivilegedForFiles unprivileged;
   auto load = load_fingerprint_key(path, "");
   EXPECT_FALSE(load.ok());
   EXPECT_TRUE(contains(load.error, "cannot be opened")) << load.error;

@@ -29,6 +29,8 @@ class FakeProc : public ProcSource {
     auto it = fds.find({tgid, fd});
     return it == fds.end() ? "" : it->second;
   }
+  SecretBytes environ(uint32_t) override { return SecretBytes(); }
+  uint32_t tgid_of(uint32_t tid) override { return procs.count(tid) ? tid : 0; }
 };
 
 ProcSnapshot snap(uint32_t pid, uint32_t ppid, const std::string &comm, uint64_t start) {

@@ -3,6 +3,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "support/unprivileged.h"
 #include <unistd.h>
 
 #include <filesystem>
@@ -546,9 +548,12 @@ TEST_F(PolicyDirectory, MissingPathsAndEmptyDirectories) {
 }
 
 TEST_F(PolicyDirectory, UnreadableFileIsAnError) {
-  if (geteuid() == 0) GTEST_SKIP() << "root reads files regardless of their mode";
   write("a.yaml", policy("a"));
   std::filesystem::permissions(dir_ + "/a.yaml", std::filesystem::perms::none);
+  // The directory itself stays listable; only the file is locked.
+  std::filesystem::permissions(dir_, std::filesystem::perms::owner_all | std::filesystem::perms::others_read |
+                                         std::filesystem::perms::others_exec);
+  credwatch::testing::AsUnprivilegedForFiles unprivileged;
   auto r = load_policies(dir_);
   EXPECT_THAT(r.error_lines(), ElementsAre(dir_ + "/a.yaml: cannot read: Permission denied"));
 }

@@ -1,0 +1,96 @@
+// The per-record path from the ring buffer to the sinks: decode -> attribute -> classify -> fingerprint -> record.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <set>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "agent/live_feed.h"
+#include "catalog/secret_catalog.h"
+#include "correlate/credential_inventory.h"
+#include "credentials/env_secret_names.h"
+#include "decode/record_decoder.h"
+#include "enrich/environment_assembler.h"
+#include "enrich/process_table.h"
+#include "identity/workload_identity.h"
+#include "sensor/secret_maps.h"
+#include "store/event_writer.h"
+
+namespace credwatch {
+
+class EventPipeline {
+ public:
+  struct Deps {
+    const SecretCatalog &catalog;
+    BootClock &clock;
+    ProcSource &proc;
+    ProcessTable &processes;
+    IdentityResolver &identities;
+    CredentialInventory &credentials;
+    const EnvSecretNames &env_names;
+    SecretMaps &secret_maps;  // the kernel learns each verdict on a name-matched file
+    EventWriter &writer;
+    LiveFeed &feed;
+    uint32_t host_mnt_ns = 0;  // init's mount namespace: kernel-rebuilt paths there are host paths
+  };
+
+  // What never reached the store, for the loss reports.
+  struct Counters {
+    uint64_t decode_errors = 0;
+    uint64_t candidates_rejected = 0;   // name matches the catalog turned down (not losses)
+    uint64_t unreadable_secrets = 0;    // secret files whose content could not be read to fingerprint
+    uint64_t incomplete_environments = 0;
+  };
+
+  explicit EventPipeline(Deps deps);
+
+  // One ring-buffer record. Never throws: a record that cannot be handled is counted.
+  void on_record(std::span<const uint8_t> data);
+  // Processes found in /proc at start: stored with their identity, their environments fingerprinted.
+  void seed(const std::vector<ProcessInfo> &processes, WallNs now);
+  // Periodic: environments whose pieces stopped coming.
+  void tick(WallNs now);
+  // A secret file found by the catalog scan, so events can name where it lives on the node.
+  void note_secret_file(uint64_t dev, uint64_t ino, const std::string &path);
+  // Writes an event to the sinks (the live feed and the store).
+  void record(Event ev);
+  // Forgets which instances were already stored (after identity sweeps), so they are written again.
+  void forget_workloads() { known_workloads_.clear(); }
+
+  const Counters &counters() const { return counters_; }
+  // Called once per new workload instance (cgroup, identity), after its first event is attributed.
+  std::function<void(const WorkloadIdentity &, const ProcessRef &)> on_new_workload;
+  // Whether getenv records of an identity are wanted (the kernel filters by cgroup, which host processes share).
+  std::function<bool(const std::string &identity)> env_read_in_scope;
+
+ private:
+  void handle(Event &ev);
+  WorkloadIdentity attribute(Event &ev);
+  void classify_open(Event &ev);
+  void fingerprint_open(Event &ev);
+  void complete_snoop(Event &ev);
+  void environment(AssembledEnvironment env, bool at_start);
+  void store_updates(InventoryUpdates &updates);
+  ProcessInfo with_identity(const ProcessInfo &p);
+
+  struct InodeKey {
+    uint64_t dev, ino;
+    bool operator==(const InodeKey &) const = default;
+  };
+  struct InodeHash {
+    size_t operator()(const InodeKey &k) const { return std::hash<uint64_t>()(k.dev * 1000003 ^ k.ino); }
+  };
+
+  Deps d_;
+  RecordDecoder decoder_;
+  EnvironmentAssembler assembler_;
+  std::unordered_map<InodeKey, std::string, InodeHash> secret_files_;  // where known secret inodes live
+  std::set<std::pair<uint64_t, std::string>> known_workloads_;          // instances already stored
+  Counters counters_;
+};
+
+}  // namespace credwatch

@@ -1,0 +1,127 @@
+// Fingerprinting credentials on first sight, noticing rotation, and nothing else kept of the value.
+#include "correlate/credential_inventory.h"
+
+#include <algorithm>
+
+#include "credentials/credential_fingerprint.h"
+#include "credentials/env_secret_names.h"
+
+namespace credwatch {
+
+namespace {
+
+std::optional<WallNs> claim_time(const nlohmann::json &descriptor, const char *claim) {
+  // JWT claims are at the top level (token files) or under "jwt" (tokens found inside other values).
+  for (const nlohmann::json *d : {&descriptor, descriptor.contains("jwt") ? &descriptor["jwt"] : nullptr}) {
+    if (d && d->is_object() && d->contains(claim) && (*d)[claim].is_number())
+      return static_cast<WallNs>((*d)[claim].get<double>()) * 1'000'000'000;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string join_ids(const std::vector<std::string> &ids) {
+  std::string out;
+  for (const auto &id : ids) out += (out.empty() ? "" : ",") + id;
+  return out;
+}
+
+std::vector<std::string> CredentialInventory::record(std::vector<ExtractedCredential> &creds, const std::string &kind,
+                                                     const SourceKey &source, std::optional<WallNs> mtime, WallNs now,
+                                                     InventoryUpdates &updates) {
+  std::vector<std::string> ids;
+  for (auto &c : creds) {
+    CredentialFingerprint fp = fingerprint_credential(key_, c.value.view());
+    c.value.clear();
+    if (fp.empty()) continue;
+    if (std::find(ids.begin(), ids.end(), fp.id) != ids.end()) continue;
+    ids.push_back(fp.id);
+    auto &seen_at = known_[fp.id];
+    if (std::find_if(seen_at.begin(), seen_at.end(), [&](const SourceKey &k) {
+          return !(k < source) && !(source < k);
+        }) != seen_at.end())
+      continue;
+    seen_at.push_back(source);
+    CredentialRecord r;
+    r.id = fp.id;
+    r.digest = fp.digest;
+    r.kind = kind;
+    r.descriptor = std::move(c.descriptor);
+    r.seen_ns = now;
+    r.expires_ns = claim_time(r.descriptor, "exp");
+    r.issued_ns = claim_time(r.descriptor, "iat");
+    r.origin = source.origin;
+    r.source = source.source;
+    r.mnt_ns = source.mnt_ns;
+    r.file_mtime_ns = mtime;
+    updates.records.push_back(std::move(r));
+  }
+  auto &previous = sources_[source];
+  if (!previous.empty() && previous != ids) {
+    CredentialRotation rot{source.origin, source.source, source.mnt_ns, {}, {}, now};
+    for (const auto &id : previous)
+      if (std::find(ids.begin(), ids.end(), id) == ids.end()) rot.old_ids.push_back(id);
+    for (const auto &id : ids)
+      if (std::find(previous.begin(), previous.end(), id) == previous.end()) rot.new_ids.push_back(id);
+    if (!rot.old_ids.empty()) updates.rotations.push_back(std::move(rot));
+  }
+  previous = ids;
+  return ids;
+}
+
+std::vector<std::string> CredentialInventory::file_opened(const SecretFileLocation &where, const std::string &kind,
+                                                          uint32_t mnt_ns, WallNs now, InventoryUpdates &updates) {
+  auto key = std::make_pair(where.dev, where.ino);
+  auto it = files_.find(key);
+  if (it != files_.end() && !it->second.dirty) {
+    // Known content: look again only now and then, and read again only when it changed in place.
+    if (now - it->second.checked_ns < recheck_ns_) return it->second.ids;
+    it->second.checked_ns = now;
+    auto st = reader_.stat(where);
+    if (!st || (st->size == it->second.state.size && st->mtime_ns == it->second.state.mtime_ns))
+      return it->second.ids;
+  }
+  SecretFileState state;
+  std::string why;
+  std::optional<SecretBytes> content = reader_.read(where, kMaxCredentialFileSize, state, why);
+  if (!content) {
+    updates.error = why;
+    return it != files_.end() ? it->second.ids : std::vector<std::string>{};
+  }
+  CredentialFileContents parsed = extract_credentials(kind, content->view());
+  content->clear();
+  SourceKey source{"file", where.path, mnt_ns};
+  std::vector<std::string> ids = record(parsed.credentials, kind, source, state.mtime_ns, now, updates);
+  FileEntry &entry = files_[key];
+  entry.ids = ids;
+  entry.state = state;
+  entry.checked_ns = now;
+  entry.dirty = false;
+  return ids;
+}
+
+void CredentialInventory::file_written(uint64_t dev, uint64_t ino) {
+  auto it = files_.find({dev, ino});
+  if (it != files_.end()) it->second.dirty = true;
+}
+
+std::vector<std::string> CredentialInventory::env_seen(const std::string &scope, const std::string &name,
+                                                       const SecretBytes &value, WallNs now,
+                                                       InventoryUpdates &updates) {
+  std::vector<ExtractedCredential> creds = env_credentials(name, value.view());
+  nlohmann::json described = describe_env_value(name, value.view());
+  for (auto &c : creds) {
+    if (c.descriptor.is_object() && described.is_object())
+      for (auto &[k, v] : described.items())
+        if (!c.descriptor.contains(k)) c.descriptor[k] = v;
+    c.descriptor["variable"] = name;
+  }
+  std::string kind = "env";
+  if (described.is_object() && described.contains("token_type") && described["token_type"].is_string())
+    kind = "env_" + described["token_type"].get<std::string>();
+  SourceKey source{"env", scope + ":" + name, 0};
+  return record(creds, kind, source, std::nullopt, now, updates);
+}
+
+}  // namespace credwatch

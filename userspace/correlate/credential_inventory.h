@@ -1,0 +1,103 @@
+// Every credential the agent has seen: fingerprinted once per content, tracked by source, rotation and use.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/secret_bytes.h"
+#include "common/time.h"
+#include "correlate/secret_reader.h"
+#include "credentials/credential_extractor.h"
+
+namespace credwatch {
+
+// A credential as stored: never its value, only its keyed fingerprint and what describes it.
+struct CredentialRecord {
+  std::string id;      // cw_ + 16 hex
+  std::string digest;  // HMAC-SHA256, 64 hex
+  std::string kind;    // catalog kind, or env_<token type>
+  nlohmann::json descriptor = nlohmann::json::object();
+  WallNs seen_ns = 0;
+  std::optional<WallNs> expires_ns;  // from a JWT's exp
+  std::optional<WallNs> issued_ns;   // from a JWT's iat
+  // Where it was seen.
+  std::string origin;  // file, env
+  std::string source;  // absolute path, or the variable name
+  uint32_t mnt_ns = 0; // for files: the mount namespace the path is in
+  std::optional<WallNs> file_mtime_ns;
+};
+
+// The same source now holds different credentials: the old ones were rotated out.
+struct CredentialRotation {
+  std::string origin;
+  std::string source;
+  uint32_t mnt_ns = 0;
+  std::vector<std::string> old_ids;
+  std::vector<std::string> new_ids;
+  WallNs time_ns = 0;
+};
+
+// What a lookup produced for the store, besides the ids.
+struct InventoryUpdates {
+  std::vector<CredentialRecord> records;   // new credentials, or known ones seen at a new source
+  std::vector<CredentialRotation> rotations;
+  std::string error;                       // why a file could not be read (the event still counts)
+};
+
+class CredentialInventory {
+ public:
+  // key: the fingerprint key (kept by the caller for the inventory's lifetime).
+  CredentialInventory(const SecretBytes &key, SecretReader &reader, int64_t recheck_ns = 1'000'000'000)
+      : key_(key), reader_(reader), recheck_ns_(recheck_ns) {}
+
+  // A catalogued file of the given kind was opened for reading. Returns the ids of the credentials it holds,
+  // reading and fingerprinting it only when it is new or its content changed (size, mtime or inode).
+  std::vector<std::string> file_opened(const SecretFileLocation &where, const std::string &kind, uint32_t mnt_ns,
+                                       WallNs now, InventoryUpdates &updates);
+  // The file was opened for writing: its next read is fingerprinted again.
+  void file_written(uint64_t dev, uint64_t ino);
+
+  // A secret-named environment variable with its value (wiped by the caller). Returns its credential ids.
+  // scope separates sources: variables of different workloads are different sources.
+  std::vector<std::string> env_seen(const std::string &scope, const std::string &name, const SecretBytes &value,
+                                    WallNs now, InventoryUpdates &updates);
+
+  size_t size() const { return known_.size(); }
+
+ private:
+  struct FileEntry {
+    std::vector<std::string> ids;
+    SecretFileState state;
+    WallNs checked_ns = 0;
+    bool dirty = false;
+  };
+  struct SourceKey {
+    std::string origin, source;
+    uint32_t mnt_ns;
+    bool operator<(const SourceKey &o) const {
+      return std::tie(origin, source, mnt_ns) < std::tie(o.origin, o.source, o.mnt_ns);
+    }
+  };
+
+  std::vector<std::string> record(std::vector<ExtractedCredential> &creds, const std::string &kind,
+                                  const SourceKey &source, std::optional<WallNs> mtime, WallNs now,
+                                  InventoryUpdates &updates);
+
+  const SecretBytes &key_;
+  SecretReader &reader_;
+  int64_t recheck_ns_;
+  std::map<std::pair<uint64_t, uint64_t>, FileEntry> files_;       // by (dev, ino)
+  std::map<SourceKey, std::vector<std::string>> sources_;          // what each source held last
+  std::unordered_map<std::string, std::vector<SourceKey>> known_;  // id -> sources it was recorded at
+};
+
+// "cw_a,cw_b" as stored in events.credential.
+std::string join_ids(const std::vector<std::string> &ids);
+
+}  // namespace credwatch
