@@ -25,6 +25,8 @@
 #include "enrich/process_table.h"
 #include "identity/cgroup_resolver.h"
 #include "identity/workload_identity.h"
+#include "metrics/agent_metrics.h"
+#include "metrics/metrics_server.h"
 #include "sensor/bpf_sensor.h"
 #include "sensor/env_maps.h"
 #include "sensor/kernel_features.h"
@@ -85,6 +87,11 @@ struct Agent::Impl {
   int64_t run_id = 0;
   uint32_t host_mnt_ns = 0;
 
+  AgentMetrics metrics;
+  ReadinessState readiness;
+  std::unique_ptr<MetricsServer> metrics_server;
+  std::map<std::string, ProgramCounters> metered_counters;  // what the metrics were last told
+
   // Loss accounting between reports.
   std::map<std::string, ProgramCounters> last_counters;
   uint64_t last_decode_errors = 0;
@@ -96,6 +103,8 @@ struct Agent::Impl {
   void start();
   void load_fingerprint_key();
   void load_catalog_into_kernel(bool full);
+  void start_metrics_server();
+  void update_metrics();
   void report_counters(WallNs now);
   void stop();
 };
@@ -113,7 +122,22 @@ void Agent::Impl::load_fingerprint_key() {
   log->info("fingerprint key {}{}", fingerprint_key->path, fingerprint_key->generated ? " (generated now)" : "");
 }
 
+// Started before anything else, so the kubelet's liveness probe passes while the agent loads its programs
+// (readiness says why it is not ready yet). An address that cannot be served is a start-up error.
+void Agent::Impl::start_metrics_server() {
+  if (options.metrics_addr.empty()) return;
+  try {
+    metrics_server = std::make_unique<MetricsServer>(metrics.registry(), [this] { return readiness.check(); });
+    metrics_server->start(ListenAddress::parse(options.metrics_addr));
+  } catch (const MetricsError &e) {
+    throw AgentError(std::string("--metrics-addr: ") + e.what());
+  }
+  log->info("metrics on http://{}/metrics (health /healthz, readiness /readyz)",
+            ListenAddress{ListenAddress::parse(options.metrics_addr).host, metrics_server->port()}.to_string());
+}
+
 void Agent::Impl::start() {
+  start_metrics_server();
   if (geteuid() != 0) log->warn("not running as root: loading BPF programs will probably fail");
   if (const char *env = std::getenv("CREDWATCH_NODE_NAME"); env && *env && config.node_name.empty())
     config.node_name = env;  // the DaemonSet passes spec.nodeName through the downward API
@@ -132,7 +156,12 @@ void Agent::Impl::start() {
     throw AgentError(e.what());
   }
 
-  db = std::make_unique<Database>(Database::open(config.database));
+  try {
+    db = std::make_unique<Database>(Database::open(config.database));
+  } catch (const std::exception &e) {
+    readiness.set_store_writable(false, e.what());
+    throw;
+  }
   log->info("database {} (schema {})", config.database, db->schema_version());
   load_fingerprint_key();
 
@@ -166,7 +195,11 @@ void Agent::Impl::start() {
         .step();
     run_id = db->last_insert_id();
   }
-  writer = std::make_unique<EventWriter>(*db, run_id, config.max_queue);
+  writer = std::make_unique<EventWriter>(*db, run_id, config.max_queue, [this](size_t items, int64_t ns) {
+    metrics.store_batch_size().observe(static_cast<double>(items));
+    metrics.store_write_seconds().observe(static_cast<double>(ns) / 1e9);
+  });
+  readiness.set_store_writable(true, config.database);
 
   host_mnt_ns = host_mount_namespace();
   std::string cgroup_root = KernelFeatures::cgroup2_mount();
@@ -198,6 +231,7 @@ void Agent::Impl::start() {
   sensor->env_maps().load(env_filter, scope);
   env_reads = std::make_unique<EnvReadProbes>(*sensor, scope, config.env_reads_identities, host_mnt_ns);
   pipeline->on_new_workload = [this](const WorkloadIdentity &id, const ProcessRef &p) { env_reads->workload_seen(id, p); };
+  pipeline->on_recorded = [this](const Event &ev) { metrics.events(ev.kind).inc(); };
   pipeline->env_read_in_scope = [this](const std::string &identity) { return env_reads->selects(identity); };
   env_reads->start();
 
@@ -209,6 +243,10 @@ void Agent::Impl::start() {
   log->info("process table seeded with {} processes from /proc", seeded.size());
 
   window_start = wall_now_ns();
+  size_t attached = 0;
+  for (const auto &h : sensor->hooks()) attached += h.attached;
+  update_metrics();
+  readiness.set_programs_attached(true, std::to_string(attached) + " BPF programs attached");
   log->info("credwatch {} recording to {} (node {})", kVersion, config.database, config.node_name);
 }
 
@@ -227,6 +265,22 @@ void Agent::Impl::load_catalog_into_kernel(bool full) {
     log->debug("catalog: {} is {} (dev {} ino {})", s.path, catalog.by_id(s.catalog_id)->name, s.dev, s.ino);
   }
   if (full) log->info("catalog: {} entries, {} secret files found on this node", catalog.entries().size(), added);
+}
+
+// Once a second: the gauges, and the kernel's per-program counters (cumulative there, increments here).
+void Agent::Impl::update_metrics() {
+  for (const auto &c : sensor->counters()) {
+    auto &last = metered_counters[c.program];
+    if (c.lost > last.lost) metrics.events_lost(c.program).inc(c.lost - last.lost);
+    last = c;
+  }
+  auto fill = sensor->ring_fill();
+  metrics.set_ring_buffer_fill(fill.used_bytes, fill.size_bytes);
+  uint64_t decode_errors = pipeline->counters().decode_errors + sensor->handler_errors();
+  auto &metered = metrics.decode_errors();
+  if (decode_errors > metered.value()) metered.inc(decode_errors - metered.value());
+  metrics.identities_tracked().set(static_cast<double>(identities->cached_cgroups()));
+  metrics.credentials_tracked().set(static_cast<double>(credentials->size()));
 }
 
 void Agent::Impl::report_counters(WallNs now) {
@@ -275,12 +329,14 @@ void Agent::Impl::stop() {
     log->info("stopped: {} events written in {} batches, {} dropped", stats.events_written, stats.batches,
               stats.dropped);
   }
+  readiness.set_programs_attached(false, "stopping");
   env_reads.reset();
   sensor.reset();
   if (db && run_id) {
     auto update = db->prepare("UPDATE agent_runs SET stopped_ns = ? WHERE id = ?");
     update.bind(1, now).bind(2, run_id).step();
   }
+  if (metrics_server) metrics_server->stop();
 }
 
 void Agent::run(const std::atomic<bool> &stop) {
@@ -301,6 +357,7 @@ void Agent::run(const std::atomic<bool> &stop) {
       next_stats = now + std::chrono::nanoseconds(a.config.stats_interval_ns);
     }
     if (now >= next_second) {
+      a.update_metrics();
       a.processes->expire(wall_now_ns());
       a.pipeline->tick(wall_now_ns());
       next_second = now + std::chrono::seconds(1);

@@ -11,7 +11,8 @@
 namespace credwatch {
 
 struct AgentOptions {
-  bool live_feed = false;  // print recorded events to stdout
+  bool live_feed = false;     // print recorded events to stdout
+  std::string metrics_addr;   // HOST:PORT for /metrics, /healthz and /readyz; empty: no endpoint
 };
 
 class AgentError : public std::runtime_error {

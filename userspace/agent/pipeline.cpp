@@ -223,6 +223,7 @@ void EventPipeline::tick(WallNs now) {
 }
 
 void EventPipeline::record(Event ev) {
+  if (on_recorded) on_recorded(ev);
   d_.feed.print(ev);
   d_.writer.submit(std::move(ev));
 }

@@ -64,6 +64,8 @@ class EventPipeline {
   const Counters &counters() const { return counters_; }
   // Called once per new workload instance (cgroup, identity), after its first event is attributed.
   std::function<void(const WorkloadIdentity &, const ProcessRef &)> on_new_workload;
+  // Called for every event on its way to the sinks (metrics, detection).
+  std::function<void(const Event &)> on_recorded;
   // Whether getenv records of an identity are wanted (the kernel filters by cgroup, which host processes share).
   std::function<bool(const std::string &identity)> env_read_in_scope;
 

@@ -10,6 +10,7 @@ class App;
 namespace credwatch {
 
 void add_agent_command(CLI::App &app);
+void add_credentials_command(CLI::App &app);
 void add_doctor_command(CLI::App &app);
 void add_events_command(CLI::App &app);
 void add_identities_command(CLI::App &app);

@@ -5,6 +5,9 @@
 #include <cstdarg>
 #include <mutex>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -122,9 +125,37 @@ BpfSensor::BpfSensor(const SensorOptions &options, RecordHandler handler)
   env_maps_ = EnvMaps(owner.map_fd("env_names"), owner.map_fd("env_filter"), owner.map_fd("env_read_cgroups"));
   for (auto &f : families_)
     if (f->name() == "env") env_family_ = f.get();
+  map_ring_positions(owner.map_fd("events"));
+}
+
+void BpfSensor::map_ring_positions(int ring_fd) {
+  bpf_map_info info{};
+  uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(ring_fd, &info, &len) != 0) return;  // the gauge stays at 0; nothing else needs it
+  long page = sysconf(_SC_PAGESIZE);
+  void *consumer = mmap(nullptr, page, PROT_READ, MAP_SHARED, ring_fd, 0);
+  if (consumer == MAP_FAILED) return;
+  void *producer = mmap(nullptr, page, PROT_READ, MAP_SHARED, ring_fd, page);
+  if (producer == MAP_FAILED) {
+    munmap(consumer, page);
+    return;
+  }
+  consumer_pos_ = static_cast<const volatile uint64_t *>(consumer);
+  producer_pos_ = static_cast<const volatile uint64_t *>(producer);
+  ring_size_ = info.max_entries;
+}
+
+BpfSensor::RingFill BpfSensor::ring_fill() const {
+  if (!consumer_pos_ || !producer_pos_) return {};
+  uint64_t consumed = __atomic_load_n(consumer_pos_, __ATOMIC_ACQUIRE);
+  uint64_t produced = __atomic_load_n(producer_pos_, __ATOMIC_ACQUIRE);
+  return {produced > consumed ? produced - consumed : 0, ring_size_};
 }
 
 BpfSensor::~BpfSensor() {
+  long page = sysconf(_SC_PAGESIZE);
+  if (consumer_pos_) munmap(const_cast<uint64_t *>(consumer_pos_), page);
+  if (producer_pos_) munmap(const_cast<uint64_t *>(producer_pos_), page);
   ring_.reset();
   // Later families share the first one's maps: destroy them first.
   while (!families_.empty()) families_.pop_back();

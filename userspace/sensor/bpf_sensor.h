@@ -53,11 +53,19 @@ class BpfSensor {
   // Records whose handler threw (they are not in the store).
   uint64_t handler_errors() const { return handler_errors_; }
 
+  // How full the ring buffer is now: bytes written by the kernel and not yet consumed, and its size.
+  struct RingFill {
+    uint64_t used_bytes = 0;
+    uint64_t size_bytes = 0;
+  };
+  RingFill ring_fill() const;
+
  private:
   struct RingBufferDeleter {
     void operator()(ring_buffer *rb) const;
   };
   void add_family(std::unique_ptr<ProbeFamily> family);
+  void map_ring_positions(int ring_fd);
   static int on_record(void *ctx, void *data, size_t size);
 
   SensorOptions options_;
@@ -71,6 +79,11 @@ class BpfSensor {
   ProbeFamily *env_family_ = nullptr;
   int stats_fd_ = -1;
   uint64_t handler_errors_ = 0;
+  // Read-only views of the ring buffer's consumer and producer position pages (the BPF ringbuf mmap layout),
+  // for the fill gauge: libbpf of this vintage has no accessor for them.
+  const volatile uint64_t *consumer_pos_ = nullptr;
+  const volatile uint64_t *producer_pos_ = nullptr;
+  uint64_t ring_size_ = 0;
 };
 
 }  // namespace credwatch

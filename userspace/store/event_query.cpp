@@ -46,7 +46,8 @@ FilterSql filter_sql(const EventFilter &f) {
     if (has_glob_chars(*f.k8s_pod)) add("cw_glob_text(?, json_extract(w.attributes, '$.\"k8s.pod\"'))", *f.k8s_pod);
     else add("json_extract(w.attributes, '$.\"k8s.pod\"') = ?", *f.k8s_pod);
   }
-  if (f.credential) add("e.credential LIKE ? || '%'", *f.credential);
+  // An event may touch several credentials (a comma-joined list): match an id prefix of any of them.
+  if (f.credential) add("(',' || e.credential) LIKE '%,' || ? || '%'", *f.credential);
   if (f.after_id > 0) add("e.id > ?", f.after_id);
   for (size_t i = 0; i < terms.size(); ++i) out.where += (i ? " AND " : " WHERE ") + terms[i];
   return out;

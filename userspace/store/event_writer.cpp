@@ -19,8 +19,8 @@ constexpr size_t kMaxBatch = 20'000;
 constexpr auto kMaxLatency = std::chrono::milliseconds(100);
 }  // namespace
 
-EventWriter::EventWriter(Database &db, int64_t run_id, size_t max_queue)
-    : db_(db), run_id_(run_id), max_queue_(max_queue), thread_([this] { run(); }) {}
+EventWriter::EventWriter(Database &db, int64_t run_id, size_t max_queue, BatchObserver on_batch)
+    : db_(db), run_id_(run_id), max_queue_(max_queue), on_batch_(std::move(on_batch)), thread_([this] { run(); }) {}
 
 EventWriter::~EventWriter() { stop(); }
 
@@ -341,6 +341,7 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
     return;
   }
   auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started);
+  if (on_batch_) on_batch_(batch.size(), elapsed.count());
   std::lock_guard lock(mutex_);
   stats_.events_written += events;
   ++stats_.batches;

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <variant>
@@ -44,8 +45,11 @@ struct WriterStats {
 
 class EventWriter {
  public:
+  // Told about every committed batch (its size and commit time), on the writer's thread; for metrics.
+  using BatchObserver = std::function<void(size_t items, int64_t commit_ns)>;
+
   // max_queue bounds memory when SQLite cannot keep up; what does not fit is dropped and counted.
-  EventWriter(Database &db, int64_t run_id, size_t max_queue = 1'000'000);
+  EventWriter(Database &db, int64_t run_id, size_t max_queue = 1'000'000, BatchObserver on_batch = {});
   ~EventWriter();
   EventWriter(const EventWriter &) = delete;
   EventWriter &operator=(const EventWriter &) = delete;
@@ -73,6 +77,7 @@ class EventWriter {
   Database &db_;
   int64_t run_id_;
   size_t max_queue_;
+  BatchObserver on_batch_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable flushed_;

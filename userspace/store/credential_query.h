@@ -1,0 +1,64 @@
+// Reading the credential inventory back for the CLI: fingerprints, descriptors, sources, users, rotations.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/time.h"
+#include "store/database.h"
+
+namespace credwatch {
+
+struct CredentialSource {
+  std::string origin;  // file, env
+  std::string source;  // path, or <identity>:<variable>
+  uint64_t mnt_ns = 0;
+  WallNs first_seen_ns = 0;
+  WallNs last_seen_ns = 0;
+};
+
+struct CredentialUser {
+  std::string identity;
+  WallNs first_used_ns = 0;
+  WallNs last_used_ns = 0;
+  int64_t uses = 0;
+};
+
+struct StoredCredential {
+  std::string id;  // cw_ + 16 hex
+  std::string kind;
+  nlohmann::json descriptor = nlohmann::json::object();
+  WallNs first_seen_ns = 0;
+  WallNs last_used_ns = 0;
+  int64_t uses = 0;
+  std::optional<WallNs> expires_ns, issued_ns, file_mtime_ns;
+  std::optional<std::string> replaced_by;
+  std::optional<WallNs> replaced_ns;
+  std::vector<CredentialSource> sources;
+  std::vector<CredentialUser> users;
+
+  // active, rotated (a newer value replaced it at its source) or expired (its exp has passed).
+  std::string status(WallNs now) const;
+};
+
+struct CredentialFilter {
+  std::optional<std::string> id;        // exact id, an id prefix, or a glob
+  std::optional<std::string> kind;      // glob
+  std::optional<std::string> identity;  // glob: credentials this identity used
+  std::optional<std::string> source;    // glob over paths and <identity>:<variable>
+  std::optional<WallNs> since;          // used (or first seen) at or after
+  std::optional<std::string> status;    // active, rotated, expired
+  bool shared = false;                  // used by two or more identities
+};
+
+std::vector<StoredCredential> query_credentials(Database &db, const CredentialFilter &filter, WallNs now);
+// The documented JSON shape (README "credwatch credentials"); never a secret value, only its fingerprint id.
+nlohmann::json credential_to_json(const StoredCredential &c, WallNs now);
+// One short line of the descriptor's most useful identifiers ("key AKIA...; profile default", "sub=...").
+std::string summarize_descriptor(const nlohmann::json &descriptor);
+
+}  // namespace credwatch
