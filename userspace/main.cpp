@@ -10,11 +10,13 @@ int main(int argc, char **argv) {
   CLI::App app{"credwatch: which workload used which credential, was it allowed to, and what did it do next"};
   app.require_subcommand(1);
   credwatch::add_agent_command(app);
+  credwatch::add_alerts_command(app);
   credwatch::add_credentials_command(app);
   credwatch::add_doctor_command(app);
   credwatch::add_events_command(app);
   credwatch::add_identities_command(app);
   credwatch::add_outbox_command(app);
+  credwatch::add_policy_command(app);
   credwatch::add_stats_command(app);
   credwatch::add_version_command(app);
   try {

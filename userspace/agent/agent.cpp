@@ -1,6 +1,7 @@
 // Agent start-up (store, sensor, identity, credentials, pipeline), the poll loop and its periodic duties, shutdown.
 #include "agent/agent.h"
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agent/detection_stage.h"
 #include "agent/env_read_probes.h"
 #include "agent/live_feed.h"
 #include "agent/pipeline.h"
@@ -25,6 +27,8 @@
 #include "enrich/process_table.h"
 #include "identity/cgroup_resolver.h"
 #include "identity/workload_identity.h"
+#include "policy/policy_loader.h"
+#include "response/outbox.h"
 #include "metrics/agent_metrics.h"
 #include "metrics/metrics_server.h"
 #include "sensor/bpf_sensor.h"
@@ -87,7 +91,21 @@ struct Agent::Impl {
   int64_t run_id = 0;
   uint32_t host_mnt_ns = 0;
 
+  // Detection and response.
+  SystemClock system_clock;
+  std::unique_ptr<DetectionEngine> engine;
+  std::unique_ptr<Outbox> outbox;
+  std::unique_ptr<DetectionStage> detection;
+  std::string policy_path;
+  std::string policy_stamp;  // what the policy files looked like when last loaded (names, sizes, mtimes)
+
   AgentMetrics metrics;
+  // Webhook delivery progress, from the outbox's worker threads, into the metrics.
+  struct OutboxMetrics final : OutboxObserver {
+    AgentMetrics *metrics = nullptr;
+    void delivered(std::string_view sink) override { metrics->webhook_deliveries(sink).inc(); }
+    void attempt_failed(std::string_view sink) override { metrics->webhook_failures(sink).inc(); }
+  } outbox_metrics;
   ReadinessState readiness;
   std::unique_ptr<MetricsServer> metrics_server;
   std::map<std::string, ProgramCounters> metered_counters;  // what the metrics were last told
@@ -98,12 +116,18 @@ struct Agent::Impl {
   uint64_t last_dropped = 0;
   WallNs window_start = 0;
 
-  Impl(Config c, AgentOptions o) : config(std::move(c)), options(o), catalog(config.secret_catalog()) {}
+  Impl(Config c, AgentOptions o) : config(std::move(c)), options(o), catalog(config.secret_catalog()) {
+    outbox_metrics.metrics = &metrics;
+    policy_path = options.policy_path.empty() ? config.policy_path : options.policy_path;
+  }
 
   void start();
   void load_fingerprint_key();
   void load_catalog_into_kernel(bool full);
   void start_metrics_server();
+  PolicySet load_policy_or_throw();
+  void reload_policy(const char *why);
+  void start_detection();
   void update_metrics();
   void report_counters(WallNs now);
   void stop();
@@ -137,6 +161,12 @@ void Agent::Impl::start_metrics_server() {
 }
 
 void Agent::Impl::start() {
+  // SIGHUP reloads the policy. Blocked before any thread starts, so no thread takes its default action (exit);
+  // the poll loop collects it with sigtimedwait.
+  sigset_t hup;
+  sigemptyset(&hup);
+  sigaddset(&hup, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &hup, nullptr);
   start_metrics_server();
   if (geteuid() != 0) log->warn("not running as root: loading BPF programs will probably fail");
   if (const char *env = std::getenv("CREDWATCH_NODE_NAME"); env && *env && config.node_name.empty())
@@ -231,7 +261,23 @@ void Agent::Impl::start() {
   sensor->env_maps().load(env_filter, scope);
   env_reads = std::make_unique<EnvReadProbes>(*sensor, scope, config.env_reads_identities, host_mnt_ns);
   pipeline->on_new_workload = [this](const WorkloadIdentity &id, const ProcessRef &p) { env_reads->workload_seen(id, p); };
-  pipeline->on_recorded = [this](const Event &ev) { metrics.events(ev.kind).inc(); };
+  {
+    auto max_id = [&](const char *table) {
+      auto stmt = db->prepare(std::string("SELECT COALESCE(MAX(id), 0) FROM ") + table);
+      stmt.step();
+      return stmt.int64(0);
+    };
+    pipeline->set_next_event_id(max_id("events") + 1);
+    start_detection();
+    detection = std::make_unique<DetectionStage>(
+        DetectionStage::Deps{*engine, *processes, *credentials, *identities, *writer, metrics, outbox.get()},
+        max_id("alerts") + 1);
+    detection->load_baselines(*db);
+  }
+  pipeline->on_recorded = [this](const Event &ev) {
+    metrics.events(ev.kind).inc();
+    detection->on_event(ev);
+  };
   pipeline->env_read_in_scope = [this](const std::string &identity) { return env_reads->selects(identity); };
   env_reads->start();
 
@@ -253,7 +299,7 @@ void Agent::Impl::start() {
 void Agent::Impl::load_catalog_into_kernel(bool full) {
   auto &maps = sensor->secret_maps();
   if (!maps.available()) return;
-  if (full) maps.load_name_filter(catalog.kernel_filter());
+  if (full) maps.load_name_filter(catalog.kernel_filter(), config.probe_proc_access);
   CatalogScanner scanner(catalog, config.kubelet_root, CatalogScanner::home_directories());
   size_t added = 0;
   for (const auto &s : scanner.scan()) {
@@ -265,6 +311,84 @@ void Agent::Impl::load_catalog_into_kernel(bool full) {
     log->debug("catalog: {} is {} (dev {} ino {})", s.path, catalog.by_id(s.catalog_id)->name, s.dev, s.ino);
   }
   if (full) log->info("catalog: {} entries, {} secret files found on this node", catalog.entries().size(), added);
+}
+
+// A fingerprint of the policy files (names, sizes, modification times), to notice a changed ConfigMap.
+static std::string policy_files_stamp(const std::string &path) {
+  std::error_code ec;
+  std::string stamp;
+  auto add = [&](const std::filesystem::path &p) {
+    struct stat st{};
+    if (::stat(p.c_str(), &st) == 0)
+      stamp += p.string() + ":" + std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+               std::to_string(st.st_mtim.tv_nsec) + ";";
+  };
+  if (std::filesystem::is_directory(path, ec)) {
+    for (const auto &entry : std::filesystem::directory_iterator(path, ec)) add(entry.path());
+  } else {
+    add(path);
+  }
+  return stamp;
+}
+
+PolicySet Agent::Impl::load_policy_or_throw() {
+  if (policy_path.empty()) return PolicySet();
+  PolicyLoadOptions options;
+  for (const auto &entry : catalog.entries()) options.credential_kinds.push_back(entry.kind);
+  for (const auto &entry : SecretCatalog::builtin().entries()) options.credential_kinds.push_back(entry.kind);
+  std::string stamp = policy_files_stamp(policy_path);
+  PolicyLoadResult result = load_policies(policy_path, options);
+  for (const auto &w : result.warnings) log->warn("policy: {}", w.str());
+  if (!result.ok()) {
+    std::string lines;
+    for (const auto &line : result.error_lines()) lines += "\n  " + line;
+    throw AgentError("policy " + policy_path + " is invalid:" + lines);
+  }
+  policy_stamp = stamp;
+  log->info("policy: {} polic{} from {}{}", result.policies->policies().size(),
+            result.policies->policies().size() == 1 ? "y" : "ies", policy_path,
+            result.policies->default_policy() ? " (with a default policy)" : "");
+  return std::move(*result.policies);
+}
+
+// On SIGHUP or a change of the files: the new set replaces the old only when all of it is valid.
+void Agent::Impl::reload_policy(const char *why) {
+  if (policy_path.empty()) {
+    log->info("{}: no policy configured, nothing to reload", why);
+    return;
+  }
+  try {
+    PolicySet set = load_policy_or_throw();
+    engine->set_policies(std::move(set));
+    log->info("policy reloaded ({})", why);
+  } catch (const AgentError &e) {
+    policy_stamp = policy_files_stamp(policy_path);  // report a broken file once, not every few seconds
+    log->error("{}; keeping the policy loaded before", e.what());
+  }
+}
+
+void Agent::Impl::start_detection() {
+  DetectionOptions options;
+  options.learning_window_ns = config.learning_window_ns;
+  options.dedup_window_ns = config.dedup_window_ns;
+  options.reuse.window_ns = config.reuse_window_ns;
+  for (const auto &[glob, environment] : config.environments) options.reuse.environments.push_back({glob, environment});
+  options.exfil.window_ns = config.exfil_window_ns;
+  options.node = config.node_name;
+  options.disabled_rules = config.disabled_rules;
+  if (auto why = validate(options); !why.empty()) throw AgentError("detection config: " + why);
+  engine = std::make_unique<DetectionEngine>(system_clock, options, load_policy_or_throw());
+  for (const auto &rule : config.disabled_rules)
+    if (!engine->set_rule_enabled(rule, false)) throw AgentError("detection.disabled_rules: no rule named '" + rule + "'");
+  if (!config.webhooks.sinks.empty()) {
+    OutboxOptions outbox_options;
+    outbox_options.node = config.node_name;
+    outbox_options.agent_version = std::string(kVersion);
+    outbox_options.observer = &outbox_metrics;
+    outbox = std::make_unique<Outbox>(config.database, config.webhooks, outbox_options);
+    outbox->start();
+    log->info("webhooks: {} sink(s){}", config.webhooks.sinks.size(), config.webhooks.dry_run ? " (dry run)" : "");
+  }
 }
 
 // Once a second: the gauges, and the kernel's per-program counters (cumulative there, increments here).
@@ -321,7 +445,9 @@ void Agent::Impl::stop() {
   if (sensor && writer && pipeline) {
     sensor->poll(0);  // take what is already in the ring buffer
     report_counters(now);
+    if (detection) detection->sync_baselines(*db, now);
   }
+  if (outbox) outbox->stop();  // pending deliveries stay in the outbox for the next start
   if (writer) {
     writer->flush();
     writer->stop();
@@ -347,7 +473,14 @@ void Agent::run(const std::atomic<bool> &stop) {
   auto next_rescan = Clock::now() + std::chrono::nanoseconds(a.config.catalog_rescan_ns);
   auto next_second = Clock::now() + std::chrono::seconds(1);
   auto next_sweep = Clock::now() + std::chrono::seconds(30);
+  auto next_policy_check = Clock::now() + std::chrono::seconds(5);
+  auto next_baseline_sync = Clock::now() + std::chrono::seconds(60);
+  sigset_t hup;
+  sigemptyset(&hup);
+  sigaddset(&hup, SIGHUP);
+  const timespec no_wait{0, 0};
   while (!stop.load()) {
+    if (sigtimedwait(&hup, nullptr, &no_wait) == SIGHUP) a.reload_policy("SIGHUP");
     int n = a.sensor->poll(100);
     if (n < 0) a.log->warn("ring buffer poll failed: {}", strerror(-n));
     auto now = Clock::now();
@@ -360,7 +493,19 @@ void Agent::run(const std::atomic<bool> &stop) {
       a.update_metrics();
       a.processes->expire(wall_now_ns());
       a.pipeline->tick(wall_now_ns());
+      a.detection->tick(wall_now_ns());
+      if (a.outbox)
+        for (const auto &sink : a.outbox->stats()) a.metrics.webhook_outbox_depth(sink.sink).set(static_cast<double>(sink.depth));
       next_second = now + std::chrono::seconds(1);
+    }
+    if (now >= next_policy_check) {
+      if (!a.policy_path.empty() && policy_files_stamp(a.policy_path) != a.policy_stamp)
+        a.reload_policy("policy files changed");
+      next_policy_check = now + std::chrono::seconds(5);
+    }
+    if (now >= next_baseline_sync) {
+      a.detection->sync_baselines(*a.db, wall_now_ns());
+      next_baseline_sync = now + std::chrono::seconds(60);
     }
     if (now >= next_sweep) {
       // Gone cgroups lose their cached identity, so a reused id never inherits it.

@@ -13,6 +13,7 @@ namespace credwatch {
 struct AgentOptions {
   bool live_feed = false;     // print recorded events to stdout
   std::string metrics_addr;   // HOST:PORT for /metrics, /healthz and /readyz; empty: no endpoint
+  std::string policy_path;    // overrides the config's `policy`
 };
 
 class AgentError : public std::runtime_error {

@@ -49,8 +49,13 @@ void EventPipeline::handle(Event &ev) {
       break;
     case EventKind::EnvRead: {
       if (env_read_in_scope && !env_read_in_scope(ev.identity)) return;
-      // Which credential the variable holds: what the program started with (its exec-time environment).
       const auto &name = std::get<EnvReadDetails>(ev.details).name;
+      // The kernel's name prefilter is wider than the globs and knows no exclusions (AWS_ACCESS_KEY_ID, *_FILE).
+      if (!d_.env_names.is_secret(name)) {
+        ++counters_.candidates_rejected;
+        return;
+      }
+      // Which credential the variable holds: what the program started with (its exec-time environment).
       if (const ProcessInfo *p = d_.processes.find(ev.process.tgid); p && p->env_credentials) {
         auto it = p->env_credentials->find(name);
         if (it != p->env_credentials->end()) ev.credential = it->second;
@@ -223,6 +228,7 @@ void EventPipeline::tick(WallNs now) {
 }
 
 void EventPipeline::record(Event ev) {
+  if (next_event_id_ > 0) ev.id = next_event_id_++;
   if (on_recorded) on_recorded(ev);
   d_.feed.print(ev);
   d_.writer.submit(std::move(ev));

@@ -62,6 +62,8 @@ class EventPipeline {
   void forget_workloads() { known_workloads_.clear(); }
 
   const Counters &counters() const { return counters_; }
+  // Events are numbered here, as they are seen, so detection can cite them before the store has them.
+  void set_next_event_id(int64_t id) { next_event_id_ = id; }
   // Called once per new workload instance (cgroup, identity), after its first event is attributed.
   std::function<void(const WorkloadIdentity &, const ProcessRef &)> on_new_workload;
   // Called for every event on its way to the sinks (metrics, detection).
@@ -93,6 +95,7 @@ class EventPipeline {
   std::unordered_map<InodeKey, std::string, InodeHash> secret_files_;  // where known secret inodes live
   std::set<std::pair<uint64_t, std::string>> known_workloads_;          // instances already stored
   Counters counters_;
+  int64_t next_event_id_ = 0;  // 0: the store numbers them
 };
 
 }  // namespace credwatch

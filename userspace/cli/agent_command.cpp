@@ -23,6 +23,7 @@ struct AgentArgs {
   std::string log_level;
   std::string feed = "auto";
   std::string metrics_addr;
+  std::string policy;
 };
 
 int run_agent(const AgentArgs &args) {
@@ -39,6 +40,7 @@ int run_agent(const AgentArgs &args) {
   AgentOptions options;
   options.live_feed = args.feed == "on" || (args.feed == "auto" && isatty(STDOUT_FILENO));
   options.metrics_addr = args.metrics_addr;
+  options.policy_path = args.policy;
   install_stop_handlers();
   Agent agent(std::move(config), options);
   agent.run(stop_flag());
@@ -56,6 +58,8 @@ void add_agent_command(CLI::App &app) {
   cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn, error or off");
   cmd->add_option("--feed", args->feed, "Live feed of events on stdout: auto (on a terminal), on, off")
       ->check(CLI::IsMember({"auto", "on", "off"}));
+  cmd->add_option("--policy", args->policy,
+                  "Policy file or directory (overrides the config's 'policy'); reloaded on SIGHUP or when it changes");
   cmd->add_option("--metrics-addr", args->metrics_addr,
                   "Serve Prometheus /metrics, /healthz and /readyz on HOST:PORT (e.g. 0.0.0.0:9464, [::1]:9464)");
   cmd->callback([args] { throw CLI::RuntimeError(run_agent(*args)); });

@@ -10,11 +10,13 @@ class App;
 namespace credwatch {
 
 void add_agent_command(CLI::App &app);
+void add_alerts_command(CLI::App &app);
 void add_credentials_command(CLI::App &app);
 void add_doctor_command(CLI::App &app);
 void add_events_command(CLI::App &app);
 void add_identities_command(CLI::App &app);
 void add_outbox_command(CLI::App &app);
+void add_policy_command(CLI::App &app);
 void add_stats_command(CLI::App &app);
 void add_version_command(CLI::App &app);
 

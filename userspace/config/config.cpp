@@ -111,7 +111,42 @@ class Parser {
     check_keys(root, "the config",
                {"database", "node_name", "trust_domain", "kubelet_root", "container_log_dir", "pod_log_dir",
                 "podman_roots", "docker_roots", "log_level", "log_format", "ring_buffer_mb", "max_queue",
-                "stats_interval", "catalog_rescan_interval", "probes", "catalog", "fingerprint_key_file", "env"});
+                "stats_interval", "catalog_rescan_interval", "probes", "catalog", "fingerprint_key_file", "env",
+                "policy", "detection", "webhooks"});
+    if (auto n = root["policy"]) cfg.policy_path = string(n, "policy");
+    if (auto det = root["detection"]) {
+      check_keys(det, "'detection'",
+                 {"learning_window", "dedup_window", "reuse_window", "exfil_window", "environments", "disabled_rules"});
+      auto positive = [&](const YAML::Node &n, const std::string &key) {
+        int64_t ns = duration(n, key);
+        if (ns <= 0) fail(n, "'" + key + "' must be positive");
+        return ns;
+      };
+      if (auto n = det["learning_window"]) {
+        cfg.learning_window_ns = duration(n, "detection.learning_window");  // 0: no baselines
+        if (cfg.learning_window_ns < 0) fail(n, "'detection.learning_window' must not be negative");
+      }
+      if (auto n = det["dedup_window"]) cfg.dedup_window_ns = positive(n, "detection.dedup_window");
+      if (auto n = det["reuse_window"]) cfg.reuse_window_ns = positive(n, "detection.reuse_window");
+      if (auto n = det["exfil_window"]) cfg.exfil_window_ns = positive(n, "detection.exfil_window");
+      if (auto n = det["environments"]) {
+        if (!n.IsMap()) fail(n, "'detection.environments' must map namespace globs to environment names");
+        for (const auto &kv : n) {
+          std::string glob = string(kv.first, "detection.environments");
+          if (auto err = glob_syntax_error(glob); !err.empty())
+            fail(kv.first, "'detection.environments': '" + glob + "': " + std::string(err));
+          cfg.environments.emplace_back(glob, string(kv.second, "detection.environments." + glob));
+        }
+      }
+      if (auto n = det["disabled_rules"]) cfg.disabled_rules = strings(n, "detection.disabled_rules");
+    }
+    if (auto n = root["webhooks"]) {
+      try {
+        cfg.webhooks = parse_webhook_config(n, source_);
+      } catch (const WebhookConfigError &e) {
+        throw ConfigError(e.what());  // already "file:line:col: problem"
+      }
+    }
     if (auto n = root["database"]) cfg.database = string(n, "database");
     if (auto n = root["node_name"]) cfg.node_name = string(n, "node_name");
     if (auto n = root["trust_domain"]) {

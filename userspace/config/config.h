@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "catalog/secret_catalog.h"
+#include "response/webhook_config.h"
 
 namespace credwatch {
 
@@ -47,6 +48,17 @@ struct Config {
   std::vector<std::string> env_reads_identities;  // identity globs for "selected"
   bool builtin_catalog = true;
   std::vector<CatalogEntry> catalog;     // entries added by the config file
+  // Policies: a file or a directory of *.yaml (empty: none; every identity is unrestricted, detectors still run).
+  std::string policy_path;
+  // Detection.
+  int64_t learning_window_ns = 24LL * 3600 * 1'000'000'000;  // when an identity's policy gives none
+  int64_t dedup_window_ns = 3600LL * 1'000'000'000;          // repeats of one alert fold into it
+  int64_t reuse_window_ns = 3600LL * 1'000'000'000;          // uses this close together count as shared
+  int64_t exfil_window_ns = 60LL * 1'000'000'000;            // from a secret read to a new destination
+  std::vector<std::pair<std::string, std::string>> environments;  // namespace glob -> environment name
+  std::vector<std::string> disabled_rules;
+  // Alert webhooks (response/webhook_config.h).
+  WebhookConfig webhooks;
 
   // The catalog the agent uses: built-in entries (unless disabled) followed by the config's.
   SecretCatalog secret_catalog() const;

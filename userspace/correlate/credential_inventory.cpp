@@ -48,6 +48,7 @@ std::vector<std::string> CredentialInventory::record(std::vector<ExtractedCreden
     r.digest = fp.digest;
     r.kind = kind;
     r.descriptor = std::move(c.descriptor);
+    described_.try_emplace(fp.id, Description{kind, r.descriptor});
     r.seen_ns = now;
     r.expires_ns = claim_time(r.descriptor, "exp");
     r.issued_ns = claim_time(r.descriptor, "iat");
@@ -84,7 +85,8 @@ std::vector<std::string> CredentialInventory::file_opened(const SecretFileLocati
   }
   SecretFileState state;
   std::string why;
-  std::optional<SecretBytes> content = reader_.read(where, kMaxCredentialFileSize, state, why);
+  // One byte past the limit, so the extractor can tell a file at the limit from a larger one (truncated).
+  std::optional<SecretBytes> content = reader_.read(where, kMaxCredentialFileSize + 1, state, why);
   if (!content) {
     updates.error = why;
     return it != files_.end() ? it->second.ids : std::vector<std::string>{};

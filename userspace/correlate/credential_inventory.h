@@ -70,6 +70,16 @@ class CredentialInventory {
 
   size_t size() const { return known_.size(); }
 
+  // What is known of a credential seen by this agent run (kind and descriptor), for alerts; nullptr when unknown.
+  struct Description {
+    std::string kind;
+    nlohmann::json descriptor;
+  };
+  const Description *describe(const std::string &id) const {
+    auto it = described_.find(id);
+    return it == described_.end() ? nullptr : &it->second;
+  }
+
  private:
   struct FileEntry {
     std::vector<std::string> ids;
@@ -95,6 +105,7 @@ class CredentialInventory {
   std::map<std::pair<uint64_t, uint64_t>, FileEntry> files_;       // by (dev, ino)
   std::map<SourceKey, std::vector<std::string>> sources_;          // what each source held last
   std::unordered_map<std::string, std::vector<SourceKey>> known_;  // id -> sources it was recorded at
+  std::unordered_map<std::string, Description> described_;         // id -> kind and descriptor
 };
 
 // "cw_a,cw_b" as stored in events.credential.

@@ -2,6 +2,8 @@
 // for the agent. Pure functions: the unit tests feed them text.
 #pragma once
 
+#include "common/capabilities.h"
+
 #include <sys/types.h>
 
 #include <cstdint>
@@ -33,10 +35,6 @@ inline constexpr int kCapBpf = 39;
 
 // The CapEff line of /proc/<pid>/status (hex); nullopt when absent or malformed.
 std::optional<uint64_t> parse_cap_eff(std::string_view proc_status);
-// "CAP_SYS_ADMIN" for 21; "CAP_41" for bits this table does not know.
-std::string capability_name(int bit);
-// Every set bit, by name, in bit order.
-std::vector<std::string> capability_names(uint64_t caps);
 
 // The active mode of /sys/kernel/security/lockdown ("none [integrity] confidentiality" -> "integrity").
 std::optional<std::string> parse_lockdown(std::string_view text);

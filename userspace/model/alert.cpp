@@ -26,4 +26,29 @@ std::optional<ResponseAction> response_action_from_string(std::string_view name)
   return std::nullopt;
 }
 
+nlohmann::json alert_to_json(const Alert &a) {
+  nlohmann::json chain = nlohmann::json::array();
+  for (const auto &p : a.process_chain)
+    chain.push_back({{"pid", p.pid}, {"start_ns", p.start_ns}, {"comm", p.comm}, {"exe", p.exe}, {"args", p.args}});
+  nlohmann::json credential = nullptr;
+  if (!a.credential_id.empty())
+    credential = {{"id", a.credential_id}, {"kind", a.credential_kind}, {"descriptor", a.credential_descriptor}};
+  return {{"id", a.id},
+          {"rule", a.rule},
+          {"severity", to_string(a.severity)},
+          {"time", format_rfc3339(a.time_ns)},
+          {"first_seen", format_rfc3339(a.first_seen_ns)},
+          {"last_seen", format_rfc3339(a.last_seen_ns)},
+          {"count", a.count},
+          {"summary", a.summary},
+          {"node", a.node},
+          {"action", to_string(a.action)},
+          {"identity", {{"id", a.identity}, {"kind", a.identity_kind}, {"attributes", a.identity_attributes}}},
+          {"credential", credential},
+          {"process_chain", chain},
+          {"evidence", a.evidence},
+          {"details", a.details},
+          {"dedup_key", a.dedup_key}};
+}
+
 }  // namespace credwatch

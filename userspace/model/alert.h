@@ -60,4 +60,7 @@ struct Alert {
   std::string dedup_key;          // rule + identity + credential: one alert per key per window
 };
 
+// The stored and printed shape of an alert (README "Alert JSON schema"): never a secret value.
+nlohmann::json alert_to_json(const Alert &alert);
+
 }  // namespace credwatch

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/time.h"
 
 namespace credwatch {
@@ -52,17 +53,6 @@ class CurlHttpClient : public HttpClient {
  private:
   void *curl_;  // CURL*
   std::string user_agent_;
-};
-
-class Clock {
- public:
-  virtual ~Clock() = default;
-  virtual WallNs now_ns() const = 0;
-};
-
-class SystemClock : public Clock {
- public:
-  WallNs now_ns() const override { return wall_now_ns(); }
 };
 
 // How long a Retry-After header asks to wait: delta-seconds ("120") or an HTTP date ("Wed, 21 Oct 2015 07:28:00

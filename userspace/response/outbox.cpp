@@ -83,7 +83,7 @@ Outbox::Outbox(const std::string &db_path, WebhookConfig config, OutboxOptions o
   auto log = component_logger("webhooks");
   store_ = std::make_unique<OutboxStore>(Database::open(db_path));
 
-  WallNs now = options_.clock->now_ns();
+  WallNs now = options_.clock->now();
   if (size_t n = store_->recover_inflight(now))
     log->warn(
         "resuming {} webhook deliveries that were in flight when the agent last stopped; their receivers may "
@@ -155,7 +155,7 @@ EnqueueResult Outbox::enqueue(const Alert &alert) {
   EnqueueResult result;
   if (workers_.empty()) return result;
   auto log = component_logger("webhooks");
-  WallNs now = options_.clock->now_ns();
+  WallNs now = options_.clock->now();
   std::vector<DeliveryRecord> rows;
   std::vector<Worker *> to_wake;
   for (auto &wp : workers_) {
@@ -239,7 +239,7 @@ size_t Outbox::process_due(Worker &w) {
   auto log = component_logger("webhooks");
   const WebhookSink &sink = *w.sink;
   size_t attempts = 0;
-  WallNs now = options_.clock->now_ns();
+  WallNs now = options_.clock->now();
   try {
     if (w.gone) {
       // Only `credwatch outbox --retry` puts rows of a gone sink back to pending: the operator says it is back.
@@ -265,12 +265,12 @@ size_t Outbox::process_due(Worker &w) {
       if (!record) break;
       ++attempts;
       if (!attempt(w, *record)) break;
-      now = options_.clock->now_ns();
+      now = options_.clock->now();
     }
   } catch (const std::exception &e) {
     log->error("webhook sink '{}': outbox database error: {}; trying again in {}", sink.name, e.what(),
                seconds(kStoreErrorPauseNs));
-    w.paused_until = options_.clock->now_ns() + kStoreErrorPauseNs;
+    w.paused_until = options_.clock->now() + kStoreErrorPauseNs;
   }
   return attempts;
 }
@@ -278,7 +278,7 @@ size_t Outbox::process_due(Worker &w) {
 bool Outbox::attempt(Worker &w, const DeliveryRecord &record) {
   auto log = component_logger("webhooks");
   const WebhookSink &sink = *w.sink;
-  WallNs now = options_.clock->now_ns();
+  WallNs now = options_.clock->now();
 
   HttpRequest request;
   request.url = sink.url;
@@ -293,7 +293,7 @@ bool Outbox::attempt(Worker &w, const DeliveryRecord &record) {
   for (const auto &h : sink.headers) request.headers.push_back(h);
 
   HttpResponse response = w.client->post(request, stopping_);
-  WallNs after = options_.clock->now_ns();
+  WallNs after = options_.clock->now();
   if (response.cancelled) {
     store_->release(record.seq, after);
     return false;
@@ -383,7 +383,7 @@ void Outbox::run_worker(Worker &w) {
   while (!stopping_) {
     process_due(w);
     if (stopping_) break;
-    WallNs now = options_.clock->now_ns();
+    WallNs now = options_.clock->now();
     int64_t wait = options_.poll_interval_ns;
     if (!w.gone) {
       try {

@@ -32,10 +32,19 @@ std::vector<Key> all_keys(int fd) {
 
 }  // namespace
 
-void SecretMaps::load_name_filter(const KernelNameFilter &filter) {
+void SecretMaps::load_name_filter(const KernelNameFilter &filter, bool watch_procfs) {
   if (!available()) return;
   for (const auto &key : all_keys<cw_name_key>(names_fd_)) bpf_map_delete_elem(names_fd_, &key);
-  for (const auto &sel : filter.selectors) {
+  std::vector<NameSelector> selectors;
+  if (watch_procfs) {
+    // First, so a catalog entry that happens to name a file "maps" cannot hide procfs snooping; the kernel
+    // checks the file system before treating them as process accesses, other files of these names pass.
+    selectors.push_back({NameSelector::Kind::Exact, "environ", CW_CATALOG_PROC_ENVIRON});
+    selectors.push_back({NameSelector::Kind::Exact, "mem", CW_CATALOG_PROC_MEM});
+    selectors.push_back({NameSelector::Kind::Exact, "maps", CW_CATALOG_PROC_MAPS});
+  }
+  selectors.insert(selectors.end(), filter.selectors.begin(), filter.selectors.end());
+  for (const auto &sel : selectors) {
     cw_name_key key{};
     key.kind = static_cast<uint8_t>(sel.kind);
     key.len = static_cast<uint8_t>(sel.text.size());

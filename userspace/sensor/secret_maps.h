@@ -17,8 +17,10 @@ class SecretMaps {
   bool available() const { return inodes_fd_ >= 0; }
 
   // Replaces the name selectors and the filter's length tables; clears the not-a-secret cache, whose
-  // verdicts were made against the previous catalog. Throws SensorError.
-  void load_name_filter(const KernelNameFilter &filter);
+  // verdicts were made against the previous catalog. With watch_procfs, opens of another process's
+  // /proc/<pid>/{environ,mem,maps} are reported as process accesses (the same name lookup finds them).
+  // Throws SensorError.
+  void load_name_filter(const KernelNameFilter &filter, bool watch_procfs = true);
   // Returns false when the map is full (the name filter still covers the file).
   bool add_secret_inode(uint64_t dev, uint64_t ino, uint32_t catalog_id);
   void remove_secret_inode(uint64_t dev, uint64_t ino);

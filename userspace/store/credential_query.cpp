@@ -55,6 +55,8 @@ std::string text_or(const nlohmann::json &j, const char *key) {
   const auto &v = j[key];
   if (v.is_string()) return v.get<std::string>();
   if (v.is_number_integer() || v.is_boolean()) return v.dump();
+  if (v.is_array() && !v.empty() && v.front().is_string())  // "servers": the first, and how many more
+    return v.front().get<std::string>() + (v.size() > 1 ? " (+" + std::to_string(v.size() - 1) + ")" : "");
   return "";
 }
 
@@ -148,10 +150,9 @@ nlohmann::json credential_to_json(const StoredCredential &c, WallNs now) {
 
 std::string summarize_descriptor(const nlohmann::json &d) {
   if (!d.is_object()) return "";
-  static const char *const kKeys[] = {"access_key_id", "profile", "public_key_fingerprint", "fingerprint",
-                                      "encrypted",     "sub",     "jti",                    "iss",
-                                      "token_type",    "user",    "username",               "registry",
-                                      "server",        "host",    "machine",                "env_name",
+  static const char *const kKeys[] = {"access_key_id", "profile",  "ssh_fingerprint", "encrypted", "sub",
+                                      "jti",           "iss",      "token_type",      "user",      "username",
+                                      "registry",      "servers",  "host",            "machine",   "variable",
                                       "kind",          "format"};
   std::string out;
   int shown = 0;

@@ -120,12 +120,17 @@ Database Database::open(const std::string &path) {
       chmod(p.parent_path().c_str(), 0700);
     }
   }
-  // Create the file ourselves so that it (and the -wal/-shm files SQLite derives from it) is 0600.
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) throw StoreError("cannot open database " + path + ": " + strerror(errno));
+  // Create the file ourselves so that it (and the -wal/-shm files SQLite derives from it) is 0600. Only when it
+  // does not exist: closing any descriptor of a file drops every POSIX lock this process holds on it, including
+  // the locks of another connection (the outbox opens its own), which would let writers corrupt the database.
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+  } else if (errno != EEXIST) {
+    throw StoreError("cannot open database " + path + ": " + strerror(errno));
+  }
   struct stat st{};
-  if (fstat(fd, &st) == 0 && (st.st_mode & 077) != 0) fchmod(fd, 0600);
-  ::close(fd);
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) ::chmod(path.c_str(), 0600);
   Database db(open_handle(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX), path);
   db.configure();
   db.migrate();

@@ -69,6 +69,17 @@ void EventWriter::submit(CredentialRotation rotation) {
   push(std::move(rotation), false, accepted);
 }
 
+// Alerts and baselines are never dropped for a full queue: they are few, and losing one loses a finding.
+void EventWriter::submit(AlertRecord alert) {
+  bool accepted;
+  push(std::move(alert), false, accepted);
+}
+
+void EventWriter::submit(BaselineRecord baseline) {
+  bool accepted;
+  push(std::move(baseline), false, accepted);
+}
+
 void EventWriter::flush() {
   std::unique_lock lock(mutex_);
   uint64_t target = submitted_;
@@ -132,7 +143,7 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
     Transaction tx(db_);
     auto insert_event = db_.prepare(
         "INSERT INTO events(time_ns, kind, pid, tgid, ppid, uid, gid, start_ns, comm, exe, cgroup_id, identity, path, "
-        "dest, result, catalog, credential, details) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        "dest, result, catalog, credential, details, id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     auto upsert_process = db_.prepare(
         "INSERT INTO processes(tgid, start_ns, ppid, parent_start_ns, uid, comm, exe, args, cgroup_id, identity, "
         "seen_ns, exit_ns, exit_code) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(tgid, start_ns) DO UPDATE SET "
@@ -174,6 +185,17 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
     auto mark_replaced = db_.prepare(
         "UPDATE credentials SET replaced_by=?, replaced_ns=? WHERE id=? AND replaced_by IS NULL");
     std::map<std::pair<uint64_t, std::string>, WallNs> workload_seen;
+    auto upsert_alert = db_.prepare(
+        "INSERT INTO alerts(id, rule, severity, severity_rank, time_ns, first_seen_ns, last_seen_ns, count, node, "
+        "identity, credential, action, summary, dedup_key, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+        "ON CONFLICT(id) DO UPDATE SET severity=excluded.severity, severity_rank=excluded.severity_rank, "
+        "last_seen_ns=excluded.last_seen_ns, count=excluded.count, action=excluded.action, "
+        "summary=excluded.summary, body=excluded.body");
+    auto upsert_baseline = db_.prepare(
+        "INSERT INTO baselines(identity, state, learning_until_ns, body, updated_ns, reset_requested) "
+        "VALUES (?,?,?,?,?,0) ON CONFLICT(identity) DO UPDATE SET state=excluded.state, "
+        "learning_until_ns=excluded.learning_until_ns, body=excluded.body, updated_ns=excluded.updated_ns, "
+        "reset_requested=0");
 
     for (auto &item : batch) {
       if (auto *ev = std::get_if<Event>(&item)) {
@@ -200,6 +222,8 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
         opt_text(16, cols.catalog);
         if (ev->credential.empty()) insert_event.bind_null(17); else insert_event.bind(17, ev->credential);
         insert_event.bind(18, cols.details);
+        // The agent numbers events as it sees them, so alerts can cite their evidence before it is stored.
+        if (ev->id > 0) insert_event.bind(19, ev->id); else insert_event.bind_null(19);
         insert_event.step();
         insert_event.reset();
         ++events;
@@ -289,6 +313,33 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
             mark_replaced.reset();
           }
         }
+      } else if (auto *a = std::get_if<AlertRecord>(&item)) {
+        const Alert &al = a->alert;
+        upsert_alert.bind(1, al.id)
+            .bind(2, al.rule)
+            .bind(3, to_string(al.severity))
+            .bind(4, static_cast<int64_t>(al.severity))
+            .bind(5, al.time_ns)
+            .bind(6, al.first_seen_ns)
+            .bind(7, al.last_seen_ns)
+            .bind(8, static_cast<int64_t>(al.count))
+            .bind(9, al.node)
+            .bind(10, al.identity);
+        if (al.credential_id.empty()) upsert_alert.bind_null(11); else upsert_alert.bind(11, al.credential_id);
+        upsert_alert.bind(12, to_string(al.action))
+            .bind(13, al.summary)
+            .bind(14, al.dedup_key)
+            .bind(15, alert_to_json(al).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        upsert_alert.step();
+        upsert_alert.reset();
+      } else if (auto *b = std::get_if<BaselineRecord>(&item)) {
+        upsert_baseline.bind(1, b->identity)
+            .bind(2, b->state)
+            .bind(3, b->learning_until_ns)
+            .bind(4, b->body_json)
+            .bind(5, b->updated_ns);
+        upsert_baseline.step();
+        upsert_baseline.reset();
       } else if (auto *row = std::get_if<StatsRow>(&item)) {
         insert_stats.bind(1, row->time_ns)
             .bind(2, run_id_)

@@ -13,6 +13,7 @@
 
 #include "correlate/credential_inventory.h"
 #include "enrich/process_table.h"
+#include "model/alert.h"
 #include "model/event.h"
 #include "store/database.h"
 
@@ -23,6 +24,20 @@ struct StatsRow {
   std::string source;  // BPF program, "decode", "queue"
   uint64_t emitted = 0;
   uint64_t lost = 0;
+};
+
+// A new alert, or a repeat folded into a stored one (same id: the row is updated).
+struct AlertRecord {
+  Alert alert;
+};
+
+// One identity's baseline, replacing its stored copy.
+struct BaselineRecord {
+  std::string identity;
+  std::string state;  // learning, enforcing
+  WallNs learning_until_ns = 0;
+  std::string body_json;
+  WallNs updated_ns = 0;
 };
 
 // A workload instance seen for the first time: its identity and that identity's attributes.
@@ -61,6 +76,8 @@ class EventWriter {
   void submit(WorkloadRecord workload);
   void submit(CredentialRecord credential);
   void submit(CredentialRotation rotation);
+  void submit(AlertRecord alert);
+  void submit(BaselineRecord baseline);
   // Blocks until everything submitted before the call is committed.
   void flush();
   // Drains and joins the thread.
@@ -69,7 +86,8 @@ class EventWriter {
   size_t queued() const;
 
  private:
-  using Item = std::variant<Event, ProcessInfo, StatsRow, WorkloadRecord, CredentialRecord, CredentialRotation>;
+  using Item = std::variant<Event, ProcessInfo, StatsRow, WorkloadRecord, CredentialRecord, CredentialRotation,
+                            AlertRecord, BaselineRecord>;
   void push(Item item, bool droppable, bool &accepted);
   void run();
   void write_batch(std::deque<Item> &batch);

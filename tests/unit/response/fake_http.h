@@ -20,7 +20,7 @@ namespace credwatch::testing {
 class ManualClock : public Clock {
  public:
   explicit ManualClock(WallNs start) : now_(start) {}
-  WallNs now_ns() const override { return now_.load(); }
+  WallNs now() const override { return now_.load(); }
   void advance(int64_t ns) { now_ += ns; }
   void set(WallNs ns) { now_ = ns; }
 
@@ -82,7 +82,7 @@ class FakeReceivers {
 
   HttpResponse post(const std::string &sink, const HttpRequest &request, const std::atomic<bool> &cancel) {
     std::unique_lock lock(mu_);
-    requests_.push_back({sink, request, clock_.now_ns()});
+    requests_.push_back({sink, request, clock_.now()});
     ++in_flight_;
     while (blocked_.count(sink) && !cancel.load()) cv_.wait_for(lock, std::chrono::milliseconds(5));
     --in_flight_;

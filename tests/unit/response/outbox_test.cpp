@@ -371,7 +371,7 @@ TEST_F(OutboxTest, GoneStopsTheSinkAndMarksItsDeliveriesDead) {
 
   // `credwatch outbox --retry ID` re-queues one: the sink is tried again.
   OutboxStore store(Database::open(db));
-  EXPECT_EQ(store.requeue(dead[2].delivery_id, clock->now_ns()), RequeueOutcome::Requeued);
+  EXPECT_EQ(store.requeue(dead[2].delivery_id, clock->now()), RequeueOutcome::Requeued);
   EXPECT_EQ(outbox.deliver_due(), 1u);
   EXPECT_EQ(rx->requests("a").size(), 2u);
   EXPECT_EQ(row(dead[2].delivery_id).state, DeliveryState::Delivered);
@@ -429,7 +429,7 @@ TEST_F(OutboxTest, RetryAfterIsHonouredOn429And503) {
   Outbox outbox(db, config({sink("s")}), options());
   auto next_after = [&](int status, std::optional<std::string> retry_after) {
     rx->respond("s", status, retry_after);
-    WallNs sent = clock->now_ns();
+    WallNs sent = clock->now();
     std::string id = outbox.enqueue(testing::exfil_alert()).delivery_ids.at(0);
     outbox.deliver_due();
     WallNs next = row(id).next_attempt_ns;
@@ -441,7 +441,7 @@ TEST_F(OutboxTest, RetryAfterIsHonouredOn429And503) {
   EXPECT_EQ(next_after(429, "120"), 120 * kSecond);
   EXPECT_EQ(next_after(503, "7"), 7 * kSecond);
   // An HTTP date 30 s from now.
-  time_t when = static_cast<time_t>(clock->now_ns() / kSecond + 30);
+  time_t when = static_cast<time_t>(clock->now() / kSecond + 30);
   char date[64];
   tm utc{};
   gmtime_r(&when, &utc);
@@ -465,7 +465,7 @@ TEST_F(OutboxTest, RestartResumesPendingAndInFlightWithTheSameIds) {
   // The agent dies (kill -9) in the middle of the next attempt at ids[2]: the row is left in flight.
   {
     OutboxStore store(Database::open(db));
-    auto claimed = store.claim_next("s", clock->now_ns());
+    auto claimed = store.claim_next("s", clock->now());
     ASSERT_TRUE(claimed.has_value());
     EXPECT_EQ(claimed->delivery_id, ids[2]);
     EXPECT_EQ(row(ids[2]).state, DeliveryState::InFlight);
@@ -613,7 +613,7 @@ TEST_F(OutboxTest, WorkersPickUpRowsRequeuedFromOutside) {
   EXPECT_EQ(wait_for(DeliveryState::Failed), DeliveryState::Failed);
   // What `credwatch outbox --retry ID` does, from another process: the worker's poll finds it.
   OutboxStore cli(Database::open(db));
-  EXPECT_EQ(cli.requeue(id, clock->now_ns()), RequeueOutcome::Requeued);
+  EXPECT_EQ(cli.requeue(id, clock->now()), RequeueOutcome::Requeued);
   EXPECT_EQ(wait_for(DeliveryState::Delivered), DeliveryState::Delivered);
   EXPECT_EQ(rx->requests().size(), 2u);
   outbox.stop();

@@ -1,0 +1,245 @@
+"""End to end: policies and detectors turn real activity into alerts, stored, listed and sent as signed webhooks."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from credwatch_e2e import BINARY, E2ETestCase, Listener, credwatch, main  # noqa: E402
+
+RECEIVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "webhook_receiver.py")
+SIGNING_SECRET = "whsec_ZTJlLWRldGVjdGlvbi1zaWduaW5nLXNlY3JldA=="
+PLANTED = "planted-detection-secret-7f3a9b"
+
+# Host processes are identified by uid and executable: "cat" reading a Git credential is outside this policy, and
+# "head" is allowed to read it.
+POLICY = """apiVersion: credwatch.io/v1alpha1
+kind: CredentialPolicy
+metadata: {name: readers}
+spec:
+  selector:
+    identities: ["spiffe://cluster.local/node/*/host/uid/0/cat", "spiffe://cluster.local/node/*/host/uid/0/head"]
+  credentials:
+    allow:
+      - kind: kubernetes_sa_token
+    action: revoke
+"""
+
+BROKEN_POLICY = """apiVersion: credwatch.io/v1alpha1
+kind: CredentialPolicy
+metadata: {name: readers}
+spec:
+  selector: {identities: ["spiffe://cluster.local/*"]}
+  credentials: {alow: []}
+"""
+
+
+class Receiver:
+    def __init__(self, workdir, secret_file):
+        self.record = os.path.join(workdir, "received.jsonl")
+        self.proc = subprocess.Popen([sys.executable, RECEIVER, "--port", "0", "--secret-file", secret_file,
+                                      "--record", self.record], stdout=subprocess.PIPE, text=True)
+        self.port = int(self.proc.stdout.readline())
+        self.url = f"http://127.0.0.1:{self.port}/hooks/credwatch"
+
+    def records(self):
+        if not os.path.exists(self.record):
+            return []
+        with open(self.record) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def alerts(db, *args):
+    return json.loads(credwatch("alerts", "--format", "json", "--limit", "0", *args, db=db).stdout)
+
+
+class Detection(E2ETestCase):
+    def setUp(self):
+        super().setUp()
+        self.secret_file = os.path.join(self.workdir, "signing-secret")
+        with open(self.secret_file, "w") as f:
+            f.write(SIGNING_SECRET + "\n")
+        os.chmod(self.secret_file, 0o600)
+        self.policy = os.path.join(self.workdir, "policies", "readers.yaml")
+        os.makedirs(os.path.dirname(self.policy))
+        with open(self.policy, "w") as f:
+            f.write(POLICY)
+
+    def config(self, receiver):
+        return f"""detection:
+  learning_window: 3s
+  exfil_window: 30s
+webhooks:
+  sinks:
+    - name: revoker
+      url: {receiver.url}
+      format: credwatch
+      signingSecretFile: {self.secret_file}
+      timeout: 2s
+    - name: falco
+      url: {receiver.url}
+      format: falco
+      filter: {{minSeverity: high}}
+"""
+
+    def wait_alerts(self, db, predicate, what, timeout=15):
+        deadline = time.time() + timeout
+        found = []
+        while time.time() < deadline:
+            found = alerts(db)
+            if predicate(found):
+                return found
+            time.sleep(0.3)
+        self.fail(f"timed out waiting for {what}; alerts: {json.dumps(found, indent=1)[:4000]}")
+
+    def test_policy_reuse_snoop_and_exfil_alerts_reach_the_store_the_cli_and_webhooks(self):
+        receiver = Receiver(self.workdir, self.secret_file)
+        self.addCleanup(receiver.stop)
+        agent = self.start_agent(config=self.config(receiver), extra_args=["--policy", self.policy])
+        git = self.make_secret("home/frank/.git-credentials", f"https://frank:{PLANTED}@git.example.test\n")
+
+        # Used outside policy (cat may read only service-account tokens), with revoke as the policy's action.
+        subprocess.run(["cat", git], capture_output=True, check=True)
+        # The same credential used by a second identity: reuse.
+        subprocess.run(["head", "-c", "1", git], capture_output=True, check=True)
+        found = self.wait_alerts(agent.db, lambda a: {"policy.credential_not_allowed", "reuse.shared_credential"}
+                                 <= {x["rule"] for x in a}, "policy and reuse alerts")
+        policy_alert = next(a for a in found if a["rule"] == "policy.credential_not_allowed"
+                            and a["identity"]["id"].endswith("/cat"))
+        self.assertEqual(policy_alert["action"], "revoke")
+        self.assertEqual(policy_alert["credential"]["kind"], "git_credentials")
+        self.assertRegex(policy_alert["credential"]["id"], r"^cw_[0-9a-f]{16}$")
+        self.assertTrue(policy_alert["evidence"], policy_alert)
+        self.assertEqual(policy_alert["process_chain"][-1]["comm"], "cat")
+        evidence = json.loads(credwatch("events", "--format", "json", "--credential",
+                                        policy_alert["credential"]["id"], db=agent.db).stdout)
+        self.assertIn(policy_alert["evidence"][0], [e["id"] for e in evidence])
+        reuse = next(a for a in found if a["rule"] == "reuse.shared_credential")
+        self.assertEqual(reuse["credential"]["id"], policy_alert["credential"]["id"])
+
+        # Snooping on another process's environment.
+        sleeper = subprocess.Popen(["sleep", "30"], env={"PATH": os.environ["PATH"], "API_TOKEN": "x"})
+        self.addCleanup(sleeper.kill)
+        subprocess.run(["cat", f"/proc/{sleeper.pid}/environ"], capture_output=True, check=True)
+        found = self.wait_alerts(agent.db, lambda a: any(x["rule"] == "escalation.proc_snoop" for x in a),
+                                 "a proc_snoop alert")
+        snoop = next(a for a in found if a["rule"] == "escalation.proc_snoop")
+        self.assertEqual(snoop["details"].get("target_pid"), sleeper.pid, snoop)
+
+        # Exfiltration chain: after the learning window, one process tree reads a secret and connects somewhere new.
+        time.sleep(3.5)
+        listener = Listener()
+        self.addCleanup(listener.close)
+        script = (f"import socket; open({git!r}).read(); "
+                  f"socket.create_connection(('127.0.0.1', {listener.port})).close()")
+        subprocess.run(["python3", "-c", script], check=True)
+        found = self.wait_alerts(agent.db, lambda a: any(x["rule"] == "escalation.exfil_chain" for x in a),
+                                 "an exfil_chain alert")
+        exfil = next(a for a in found if a["rule"] == "escalation.exfil_chain")
+        self.assertIn(str(listener.port), json.dumps(exfil["details"]))
+        self.assertEqual(exfil["credential"]["id"], policy_alert["credential"]["id"])
+
+        # The table and filters.
+        table = credwatch("alerts", "--min-severity", "high", db=agent.db).stdout
+        self.assertIn("escalation.exfil_chain", table)
+        only_reuse = alerts(agent.db, "--rule", "reuse.*")
+        self.assertTrue(only_reuse and all(a["rule"].startswith("reuse.") for a in only_reuse))
+
+        # Webhooks: every alert to the credwatch sink, signed; only high and above to the Falco sink.
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            received = receiver.records()
+            rules = {r["body"]["alert"]["rule"] for r in received if isinstance(r["body"], dict) and "alert" in r["body"]}
+            if {"policy.credential_not_allowed", "escalation.exfil_chain"} <= rules:
+                break
+            time.sleep(0.3)
+        credwatch_bodies = [r for r in received if isinstance(r["body"], dict) and "alert" in r["body"]]
+        falco_bodies = [r for r in received if isinstance(r["body"], dict) and "priority" in r["body"]]
+        self.assertTrue(credwatch_bodies, received[:3])
+        for r in credwatch_bodies:
+            self.assertTrue(r["signature_valid"], r["headers"])
+        revoke = [r for r in credwatch_bodies if r["body"]["alert"]["rule"] == "policy.credential_not_allowed"]
+        self.assertTrue(revoke)
+        self.assertEqual(revoke[0]["body"]["action"], "revoke")
+        self.assertEqual(revoke[0]["body"]["credential"]["id"], policy_alert["credential"]["id"])
+        self.assertTrue(falco_bodies)
+        for r in falco_bodies:
+            self.assertIn(r["body"]["priority"].lower(), {"critical", "error", "alert", "emergency", "warning"})
+
+        code, _ = agent.stop()
+        self.assertEqual(code, 0)
+        # The planted secret value is nowhere: store, logs, CLI JSON, webhook bodies.
+        outputs = [agent.read_log(), json.dumps(alerts(agent.db)), open(receiver.record).read()]
+        for path in [p for p in os.listdir(os.path.dirname(agent.db))]:
+            with open(os.path.join(os.path.dirname(agent.db), path), "rb") as f:
+                self.assertNotIn(PLANTED.encode(), f.read(), path)
+        for text in outputs:
+            self.assertNotIn(PLANTED, text)
+
+    def test_policy_check_and_reload_keep_the_last_good_policy(self):
+        broken = os.path.join(self.workdir, "broken.yaml")
+        with open(broken, "w") as f:
+            f.write(BROKEN_POLICY)
+        bad = credwatch("policy", "check", broken, check=False)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn(f"{broken}:6:", bad.stderr)
+        self.assertIn("alow", bad.stderr)
+        good = credwatch("policy", "check", self.policy)
+        self.assertIn("OK, 1 policy", good.stdout)
+
+        # The agent refuses to start on an invalid policy ...
+        refused = credwatch("agent", "--feed", "off", "--policy", broken, db=os.path.join(self.workdir, "x.db"),
+                            check=False)
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("alow", refused.stderr)
+
+        # ... and keeps the last good one when a reload fails.
+        agent = self.start_agent(extra_args=["--policy", self.policy])
+        with open(self.policy, "w") as f:
+            f.write(BROKEN_POLICY)
+        agent.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while "keeping the policy loaded before" not in agent.read_log() and time.time() < deadline:
+            time.sleep(0.2)
+        self.assertIn("keeping the policy loaded before", agent.read_log())
+        self.assertIsNone(agent.proc.poll())
+        with open(self.policy, "w") as f:
+            f.write(POLICY.replace("readers", "readers-v2"))
+        deadline = time.time() + 15
+        while "policy reloaded" not in agent.read_log() and time.time() < deadline:
+            time.sleep(0.2)
+        self.assertIn("policy reloaded", agent.read_log())
+        code, _ = agent.stop()
+        self.assertEqual(code, 0)
+
+    def test_recommended_policy_allows_what_was_seen_and_loads(self):
+        agent = self.start_agent()
+        token = self.make_secret("run/secrets/kubernetes.io/serviceaccount/token", "e30.e30.c2ln")
+        listener = Listener()
+        self.addCleanup(listener.close)
+        subprocess.run(["python3", "-c", f"import socket; open({token!r}).read(); "
+                        f"socket.create_connection(('127.0.0.1', {listener.port})).close()"], check=True)
+        time.sleep(1.5)
+        code, _ = agent.stop()
+        self.assertEqual(code, 0)
+        identity = "spiffe://cluster.local/node/" + os.uname().nodename + "/host/uid/0/python3.11"
+        ids = [i["id"] for i in json.loads(credwatch("identities", "--format", "json", db=agent.db).stdout)
+               if i["id"].split("/")[-1].startswith("python3")]
+        self.assertTrue(ids)
+        text = credwatch("policy", "recommend", "--identity", ids[0], db=agent.db).stdout
+        self.assertIn(token, text)
+        self.assertIn(f'"{listener.port}"', text.replace("'", '"')) if "ports" in text else None
+        path = os.path.join(self.workdir, "recommended.yaml")
+        with open(path, "w") as f:
+            f.write(text)
+        self.assertEqual(credwatch("policy", "check", path, check=False).returncode, 0, text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+// The pipeline's last stage: each recorded event, with what the agent knows around it, through the detection
+// engine; new and folded alerts to the store, the metrics, the log and the webhook outbox.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "correlate/credential_inventory.h"
+#include "detect/detection_engine.h"
+#include "enrich/process_table.h"
+#include "identity/workload_identity.h"
+#include "metrics/agent_metrics.h"
+#include "response/outbox.h"
+#include "store/database.h"
+#include "store/event_writer.h"
+
+namespace credwatch {
+
+class DetectionStage {
+ public:
+  struct Deps {
+    DetectionEngine &engine;
+    ProcessTable &processes;
+    CredentialInventory &credentials;
+    IdentityResolver &identities;
+    EventWriter &writer;
+    AgentMetrics &metrics;
+    Outbox *outbox = nullptr;  // no webhooks configured: alerts are stored only
+  };
+
+  // first_alert_id: one past the largest id in the store, so this run's alerts never reuse a row.
+  DetectionStage(Deps deps, int64_t first_alert_id) : d_(deps), next_alert_id_(first_alert_id) {}
+
+  // One recorded event (its id already assigned). Never throws: a failure is logged and counted.
+  void on_event(const Event &ev);
+  // Periodic: expires windows.
+  void tick(WallNs now) { d_.engine.tick(now); }
+  // Writes every baseline that changed to the store, and acts on `credwatch baselines reset` requests.
+  void sync_baselines(Database &db, WallNs now);
+  // Loads the store's baselines at start-up, so a restart does not start learning from scratch.
+  void load_baselines(Database &db);
+
+  uint64_t alerts_raised() const { return alerts_raised_; }
+
+ private:
+  DetectionContext context_for(const Event &ev);
+  void deliver(AlertUpdate &update);
+
+  Deps d_;
+  int64_t next_alert_id_;
+  uint64_t alerts_raised_ = 0;
+  uint64_t failures_ = 0;
+};
+
+}  // namespace credwatch

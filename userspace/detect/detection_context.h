@@ -1,0 +1,41 @@
+// What the detectors need to know about an event that the event itself does not carry; the agent fills it.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/alert.h"
+#include "policy/policy.h"
+
+namespace credwatch {
+
+// One credential the event touched, as the credential inventory knows it (never its value).
+struct CredentialContext {
+  std::string id;                                        // "cw_" + 16 hex, one of the event's comma-joined ids
+  std::string kind;                                      // catalog kind
+  std::string path;                                      // file credentials: where it was read
+  std::string env;                                       // environment credentials: the variable's name
+  nlohmann::json descriptor = nlohmann::json::object();  // non-secret identifiers: key id, jti, exp, ...
+};
+
+struct DetectionContext {
+  // One entry per credential id of the event; ids without an entry are known by their id alone.
+  std::vector<CredentialContext> credentials;
+  // From the workload's entrypoint to the process that acted (the last entry), for ancestry and for alerts.
+  std::vector<ProcessChainEntry> process_chain;
+  std::string identity_kind;                               // kubernetes, container, systemd, host
+  std::map<std::string, std::string> identity_attributes;  // k8s.ns, k8s.sa, container.id, ...
+  // The identity's policy. Unset: the engine resolves it from its own PolicySet (and re-resolves after a reload).
+  std::optional<EffectivePolicy> policy;
+
+  // The entry for a credential id, or nullptr.
+  const CredentialContext *credential(std::string_view id) const;
+  // The Kubernetes namespace from the attributes ("k8s.ns"), empty when the identity is not a pod.
+  std::string_view kubernetes_namespace() const;
+};
+
+}  // namespace credwatch

@@ -1,0 +1,119 @@
+// Remembering recent secret reads per identity and matching later connections from the same process tree.
+#include "detect/exfil_chain_detector.h"
+
+#include <map>
+
+#include "detect/event_facts.h"
+
+namespace credwatch {
+
+namespace {
+
+bool same_process(uint32_t pid_a, uint64_t start_a, uint32_t pid_b, uint64_t start_b) {
+  return pid_a != 0 && pid_a == pid_b && (start_a == 0 || start_b == 0 || start_a == start_b);
+}
+
+}  // namespace
+
+std::string_view ExfilChainDetector::to_string(Relation relation) {
+  switch (relation) {
+    case Relation::SameProcess:
+      return "same process";
+    case Relation::Descendant:
+      return "descendant of the reader";
+    case Relation::Ancestor:
+      return "ancestor of the reader";
+  }
+  return "related";
+}
+
+std::optional<ExfilChainDetector::Relation> ExfilChainDetector::related(const SecretRead &read, const Event &connect,
+                                                                        const std::vector<ProcessChainEntry> &chain) {
+  const ProcessRef &p = connect.process;
+  if (same_process(p.tgid, p.start_ns, read.reader.pid, read.reader.start_ns)) return Relation::SameProcess;
+  if (p.ppid != 0 && p.ppid == read.reader.pid) return Relation::Descendant;
+  // The reader in the connector's chain: a child (or grandchild) of the reader connected.
+  for (const auto &e : chain)
+    if (same_process(e.pid, e.start_ns, read.reader.pid, read.reader.start_ns)) return Relation::Descendant;
+  // The connector in the reader's chain: the reader's parent (or further up) connected.
+  for (const auto &k : read.lineage)
+    if (same_process(k.pid, k.start_ns, p.tgid, p.start_ns)) return Relation::Ancestor;
+  return std::nullopt;
+}
+
+void ExfilChainDetector::observe(const DetectionInput &in, std::vector<Alert> &out) {
+  const Event &e = in.event;
+  if (is_secret_read(e)) {
+    auto &reads = reads_[e.identity];
+    std::vector<std::string> ids = split_credential_ids(e.credential);
+    if (ids.empty()) ids.emplace_back();  // a catalogued secret the inventory could not fingerprint
+    for (const auto &id : ids) {
+      SecretRead r;
+      r.time_ns = in.time;
+      r.event_id = e.id;
+      r.reader = {e.process.tgid, e.process.start_ns};
+      r.reader_name = !e.process.exe.empty() ? e.process.exe : e.process.comm;
+      for (const auto &c : in.context.process_chain) r.lineage.push_back({c.pid, c.start_ns});
+      r.credential = credential_of(in, id);
+      reads.push_back(std::move(r));
+      if (reads.size() > options_.max_reads_per_identity) reads.pop_front();
+    }
+    return;
+  }
+
+  auto destination = connect_destination(e);
+  if (!destination) return;
+  auto it = reads_.find(e.identity);
+  if (it == reads_.end()) return;
+  if (in.baselines.state(e.identity, in.time) != BaselineState::Enforcing) return;
+  if (in.baselines.knows_destination(e.identity, *destination)) return;
+
+  // The latest related read of each credential within the window: one alert per credential and destination.
+  std::map<std::string, std::pair<const SecretRead *, Relation>> latest;
+  for (const auto &r : it->second) {
+    if (in.time < r.time_ns || in.time - r.time_ns > options_.window_ns) continue;
+    auto relation = related(r, e, in.context.process_chain);
+    if (!relation) continue;
+    std::string key = r.credential.id.empty() ? r.credential.path + r.credential.env : r.credential.id;
+    latest[key] = {&r, *relation};
+  }
+  const auto &c = std::get<ConnectDetails>(e.details);
+  for (const auto &[key, found] : latest) {
+    const SecretRead &r = *found.first;
+    Alert a = make_alert(in);
+    set_credential(a, r.credential);
+    a.evidence.clear();
+    if (r.event_id != 0) a.evidence.push_back(r.event_id);
+    if (e.id != 0) a.evidence.push_back(e.id);
+    int64_t elapsed = in.time - r.time_ns;
+    std::string connector =
+        (!e.process.exe.empty() ? e.process.exe : e.process.comm) + " (pid " + std::to_string(e.process.tgid) + ")";
+    a.summary = connector + " of " + e.identity + " connected to " + *destination + ", outside its baseline, " +
+                format_duration(elapsed) + " after " + r.reader_name + " (pid " + std::to_string(r.reader.pid) +
+                ") read " + describe_credential(r.credential);
+    a.details = {
+        {"destination", *destination}, {"connect_result", c.result},      {"read_ns", r.time_ns},
+        {"elapsed_ns", elapsed},       {"window_ns", options_.window_ns}, {"reader_pid", r.reader.pid},
+        {"reader", r.reader_name},     {"connector_pid", e.process.tgid}, {"relation", to_string(found.second)}};
+    if (!r.credential.path.empty()) a.details["path"] = r.credential.path;
+    if (!r.credential.env.empty()) a.details["env"] = r.credential.env;
+    a.dedup_key = make_dedup_key(rule(), e.identity, key, *destination);
+    out.push_back(std::move(a));
+  }
+}
+
+void ExfilChainDetector::expire(WallNs now) {
+  for (auto it = reads_.begin(); it != reads_.end();) {
+    auto &reads = it->second;
+    while (!reads.empty() && now - reads.front().time_ns > options_.window_ns) reads.pop_front();
+    it = reads.empty() ? reads_.erase(it) : std::next(it);
+  }
+}
+
+size_t ExfilChainDetector::pending_reads() const {
+  size_t n = 0;
+  for (const auto &[identity, reads] : reads_) n += reads.size();
+  return n;
+}
+
+}  // namespace credwatch

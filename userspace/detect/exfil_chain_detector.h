@@ -1,0 +1,58 @@
+// escalation.exfil_chain: a secret read, then soon after a connection from the same process tree to a destination
+// the identity's baseline never contacted.
+#pragma once
+
+#include <deque>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "detect/detector.h"
+
+namespace credwatch {
+
+struct ExfilChainOptions {
+  int64_t window_ns = 60LL * 1'000'000'000;  // from the read to the connect
+  size_t max_reads_per_identity = 256;       // the latest reads kept, so a read storm cannot grow without bound
+};
+
+// The connecting process must be the reader, a descendant of it or an ancestor of it (same identity), by the
+// process chains of the context (pid and start time) and the event's parent pid. It fires only for identities whose
+// baseline is enforcing: while an identity learns, every destination is normal by definition.
+class ExfilChainDetector final : public Detector {
+ public:
+  static constexpr RuleInfo kRule{"escalation.exfil_chain", Severity::High,
+                                  "a secret read followed by a connection to a destination outside the baseline"};
+  explicit ExfilChainDetector(ExfilChainOptions options = {}) : Detector(kRule), options_(options) {}
+  void observe(const DetectionInput &in, std::vector<Alert> &out) override;
+  void expire(WallNs now) override;
+  void forget(std::string_view identity) override { reads_.erase(std::string(identity)); }
+
+  size_t pending_reads() const;
+
+  // How the connecting process relates to the reader.
+  enum class Relation : uint8_t { SameProcess, Descendant, Ancestor };
+  static std::string_view to_string(Relation relation);
+
+ private:
+  struct ProcessKey {
+    uint32_t pid = 0;
+    uint64_t start_ns = 0;  // 0 when unknown: then the pid alone decides
+  };
+  struct SecretRead {
+    WallNs time_ns = 0;
+    int64_t event_id = 0;
+    ProcessKey reader;
+    std::string reader_name;
+    std::vector<ProcessKey> lineage;  // the reader's chain, entrypoint first
+    CredentialContext credential;
+  };
+
+  static std::optional<Relation> related(const SecretRead &read, const Event &connect,
+                                         const std::vector<ProcessChainEntry> &chain);
+
+  ExfilChainOptions options_;
+  std::unordered_map<std::string, std::deque<SecretRead>> reads_;  // by identity, oldest first
+};
+
+}  // namespace credwatch
