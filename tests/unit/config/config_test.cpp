@@ -129,3 +129,46 @@ TEST(Config, OverlongDurationIsAnError) {
 
 }  // namespace
 }  // namespace credwatch
+
+namespace credwatch {
+namespace {
+
+TEST(Config, DetectionPolicyAndWebhookKeys) {
+  Config c = parse_config(
+      "policy: /etc/credwatch/policies\n"
+      "detection:\n"
+      "  learning_window: 2h\n"
+      "  exfil_window: 30s\n"
+      "  environments: {'prod-*': production, 'dev-*': development}\n"
+      "  disabled_rules: [reuse.shared_credential]\n"
+      "webhooks:\n"
+      "  - {name: revoker, url: 'https://revoker.example/hook', format: cloudevents}\n",
+      "cw.yaml");
+  EXPECT_EQ(c.policy_path, "/etc/credwatch/policies");
+  EXPECT_EQ(c.learning_window_ns, 2LL * 3600 * 1'000'000'000);
+  EXPECT_EQ(c.exfil_window_ns, 30LL * 1'000'000'000);
+  ASSERT_EQ(c.environments.size(), 2u);
+  EXPECT_EQ(c.environments[0], std::make_pair(std::string("prod-*"), std::string("production")));
+  EXPECT_EQ(c.disabled_rules, std::vector<std::string>{"reuse.shared_credential"});
+  ASSERT_EQ(c.webhooks.sinks.size(), 1u);
+  EXPECT_EQ(c.webhooks.sinks[0].name, "revoker");
+}
+
+TEST(Config, DetectionAndWebhookErrorsNamePosition) {
+  auto error_of = [](const std::string &text) {
+    try {
+      parse_config(text, "cw.yaml");
+    } catch (const ConfigError &e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error_of("detection:\n  exfil_window: 0s\n"), "cw.yaml:2:17: 'detection.exfil_window' must be positive");
+  EXPECT_EQ(error_of("detection:\n  learnin_window: 1h\n").rfind("cw.yaml:2:3: unknown key 'learnin_window'", 0), 0u);
+  EXPECT_EQ(error_of("detection:\n  environments: {'prod-[': production}\n").rfind("cw.yaml:2:18: 'detection.environments': 'prod-['", 0), 0u);
+  EXPECT_EQ(error_of("webhooks:\n  - {name: a, url: 'https://h/', format: json}\n"),
+            "cw.yaml:2:42: 'format' must be one of credwatch, cloudevents, falco, alertmanager");
+}
+
+}  // namespace
+}  // namespace credwatch
