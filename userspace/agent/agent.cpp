@@ -270,7 +270,8 @@ void Agent::Impl::start() {
     pipeline->set_next_event_id(max_id("events") + 1);
     start_detection();
     detection = std::make_unique<DetectionStage>(
-        DetectionStage::Deps{*engine, *processes, *credentials, *identities, *writer, metrics, outbox.get()},
+        DetectionStage::Deps{*engine, *processes, *credentials, *identities, *writer, metrics, outbox.get(),
+                             config.node_name},
         max_id("alerts") + 1);
     detection->load_baselines(*db);
   }

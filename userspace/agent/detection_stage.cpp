@@ -59,9 +59,68 @@ void DetectionStage::on_event(const Event &ev) {
   try {
     auto updates = d_.engine.process(ev, context_for(ev));
     for (auto &update : updates) deliver(update);
+    if (!ev.credential.empty()) track_task_credentials(ev);
+    if (ev.kind == EventKind::Exit && tasks_.count(ev.process.cgroup_id)) task_ended(ev);
   } catch (const std::exception &e) {
     // One bad event must not stop detection for the rest.
     if (failures_++ < 10) detect_log()->error("detection failed on event {} ({}): {}", ev.id, to_string(ev.kind), e.what());
+  }
+}
+
+void DetectionStage::track_task_credentials(const Event &ev) {
+  if (ev.process.cgroup_id == 0) return;
+  PolicySubject subject = PolicySubject::from_spiffe_id(ev.identity);
+  if (!d_.engine.policies().for_subject(subject).revoke_on_exit()) return;
+  TaskCredentials &task = tasks_[ev.process.cgroup_id];
+  if (task.identity.empty()) {
+    task.identity = ev.identity;
+    task.first_use_ns = ev.time_ns;
+  }
+  for (size_t start = 0; start < ev.credential.size();) {
+    size_t comma = ev.credential.find(',', start);
+    if (comma == std::string::npos) comma = ev.credential.size();
+    task.credentials.insert(ev.credential.substr(start, comma - start));
+    start = comma + 1;
+  }
+}
+
+// The workload's last process has exited: every credential it used is revoked, once, with how it ended.
+void DetectionStage::task_ended(const Event &exit) {
+  if (d_.processes.live_in_cgroup(exit.process.cgroup_id) > 0) return;
+  auto node = tasks_.extract(exit.process.cgroup_id);
+  const TaskCredentials &task = node.mapped();
+  const auto &how = std::get<ExitDetails>(exit.details);
+  bool failed = how.signal().has_value() || how.exit_code().value_or(0) != 0;
+  WorkloadIdentity id = d_.identities.resolve(exit.process.cgroup_id, exit.process.uid, exit.process.exe);
+  for (const auto &credential : task.credentials) {
+    AlertUpdate update;
+    Alert &a = update.alert;
+    a.rule = "lifecycle.task_end";
+    a.severity = failed ? Severity::Medium : Severity::Low;
+    a.time_ns = a.first_seen_ns = a.last_seen_ns = exit.time_ns;
+    a.identity = task.identity;
+    a.identity_kind = id.kind;
+    a.identity_attributes = id.attributes;
+    a.credential_id = credential;
+    if (const auto *known = d_.credentials.describe(credential)) {
+      a.credential_kind = known->kind;
+      a.credential_descriptor = known->descriptor;
+    }
+    a.process_chain.push_back({exit.process.tgid, exit.process.start_ns, exit.process.comm, exit.process.exe, {}});
+    if (exit.id) a.evidence.push_back(exit.id);
+    a.action = ResponseAction::Revoke;
+    a.details = {{"exit_status", how.status},
+                 {"exit_code", how.exit_code() ? nlohmann::json(*how.exit_code()) : nlohmann::json(nullptr)},
+                 {"signal", how.signal() ? nlohmann::json(*how.signal()) : nlohmann::json(nullptr)},
+                 {"failed", failed},
+                 {"cgroup_id", exit.process.cgroup_id},
+                 {"task_started", format_rfc3339(task.first_use_ns)}};
+    a.summary = task.identity + (failed ? " failed" : " finished") + " (last process " + exit.process.comm +
+                (how.signal() ? ", signal " + std::to_string(*how.signal()) : ", exit " + std::to_string(how.exit_code().value_or(0))) +
+                "): revoke " + credential;
+    a.dedup_key = a.rule + "|" + task.identity + "|" + std::to_string(exit.process.cgroup_id) + "|" + credential;
+    update.kind = AlertUpdate::Kind::New;
+    deliver(update);
   }
 }
 
@@ -71,6 +130,7 @@ void DetectionStage::deliver(AlertUpdate &update) {
     alert.id = next_alert_id_++;
     d_.engine.alert_stored(alert.dedup_key, alert.id);
   }
+  if (alert.node.empty()) alert.node = d_.node;
   d_.writer.submit(AlertRecord{alert});
   if (update.kind != AlertUpdate::Kind::New) return;  // repeats update the row; receivers got the first
   ++alerts_raised_;

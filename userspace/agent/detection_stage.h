@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
+#include <unordered_map>
 
 #include "correlate/credential_inventory.h"
 #include "detect/detection_engine.h"
@@ -26,6 +28,7 @@ class DetectionStage {
     EventWriter &writer;
     AgentMetrics &metrics;
     Outbox *outbox = nullptr;  // no webhooks configured: alerts are stored only
+    std::string node;
   };
 
   // first_alert_id: one past the largest id in the store, so this run's alerts never reuse a row.
@@ -45,11 +48,21 @@ class DetectionStage {
  private:
   DetectionContext context_for(const Event &ev);
   void deliver(AlertUpdate &update);
+  void track_task_credentials(const Event &ev);
+  void task_ended(const Event &exit);
 
   Deps d_;
   int64_t next_alert_id_;
   uint64_t alerts_raised_ = 0;
   uint64_t failures_ = 0;
+  // Workload instances (cgroups) of identities whose policy says revokeOnExit: the credentials their processes
+  // used, revoked when the last process exits.
+  struct TaskCredentials {
+    std::string identity;
+    std::set<std::string> credentials;
+    WallNs first_use_ns = 0;
+  };
+  std::unordered_map<uint64_t, TaskCredentials> tasks_;
 };
 
 }  // namespace credwatch

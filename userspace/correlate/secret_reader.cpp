@@ -36,6 +36,11 @@ std::vector<std::string> ProcSecretReader::candidates(const SecretFileLocation &
   if (where.tgid && where.fd >= 0) out.push_back(pid + "/fd/" + std::to_string(where.fd));
   if (where.tgid && !where.path.empty() && where.path[0] == '/') out.push_back(pid + "/root" + where.path);
   if (!where.host_path.empty()) out.push_back(where.host_path);
+  // Last, the path as the process named it, read on the host: for a process that has already exited (a `cat`
+  // is gone before the agent looks). Only when the kernel gave the inode, which the file must still have: a
+  // path that means another file here (another mount namespace) is refused.
+  if (where.ino != 0 && !where.path.empty() && where.path[0] == '/' && where.path != where.host_path)
+    out.push_back(where.path);
   return out;
 }
 
@@ -53,6 +58,16 @@ std::optional<SecretBytes> ProcSecretReader::read(const SecretFileLocation &wher
                                                   SecretFileState &state, std::string &why) {
   why = "no path to the file is reachable (the process exited and the file is not known on the host)";
   for (const auto &path : candidates(where)) {
+    // Look before opening: opening a device or a FIFO a hostile path points at can have effects of its own.
+    struct stat before{};
+    if (::stat(path.c_str(), &before) != 0) {
+      why = path + ": " + strerror(errno);
+      continue;
+    }
+    if (!S_ISREG(before.st_mode) || !same_file(where, state_of(before))) {
+      why = path + ": not the regular file that was opened";
+      continue;
+    }
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
       why = path + ": " + strerror(errno);

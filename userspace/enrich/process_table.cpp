@@ -173,6 +173,13 @@ std::vector<const ProcessInfo *> ProcessTable::ancestry(uint32_t tgid, size_t ma
   return chain;
 }
 
+size_t ProcessTable::live_in_cgroup(uint64_t cgroup_id) const {
+  size_t live = 0;
+  for (const auto &[tgid, p] : processes_)
+    if (p.cgroup_id == cgroup_id && !p.exit_ns) ++live;
+  return live;
+}
+
 void ProcessTable::expire(WallNs now) {
   std::erase_if(processes_, [&](const auto &kv) {
     return kv.second.exit_ns && *kv.second.exit_ns + exit_grace_ns_ < now;

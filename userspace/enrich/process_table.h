@@ -56,6 +56,8 @@ class ProcessTable {
   ProcessInfo *find_mutable(uint32_t tgid);
   // The process, its parent, and so on up to the first process the table does not know.
   std::vector<const ProcessInfo *> ancestry(uint32_t tgid, size_t max_depth = 32) const;
+  // Processes of a cgroup that have not exited (a workload whose count drops to 0 has ended).
+  size_t live_in_cgroup(uint64_t cgroup_id) const;
   // Forgets processes that exited more than the grace period before now.
   void expire(WallNs now);
   size_t size() const { return processes_.size(); }

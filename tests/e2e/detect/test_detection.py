@@ -241,5 +241,97 @@ webhooks:
         self.assertEqual(credwatch("policy", "check", path, check=False).returncode, 0, text)
 
 
+def cgroup2_root():
+    with open("/proc/mounts") as f:
+        for line in f:
+            fields = line.split()
+            if fields[2] == "cgroup2":
+                return fields[1]
+    return None
+
+
+TASK_POLICY = """apiVersion: credwatch.io/v1alpha1
+kind: CredentialPolicy
+metadata: {name: short-tasks}
+spec:
+  selector: {identities: ["spiffe://cluster.local/node/*/systemd/cw-e2e-task-*"]}
+  credentials:
+    allow: [{kind: "*"}]
+    revokeOnExit: true
+"""
+
+
+class TaskEnd(E2ETestCase):
+    def run_task(self, root, unit, secret, code):
+        """A process tree in a cgroup of its own (a systemd-style service) that reads a secret and exits with code."""
+        cgroup = os.path.join(root, "system.slice", unit)
+        os.makedirs(cgroup, exist_ok=True)
+        self.addCleanup(lambda: os.path.isdir(cgroup) and os.rmdir(cgroup))
+        script = (f"echo $$ > {cgroup}/cgroup.procs && exec sh -c 'cat {secret} >/dev/null; "
+                  f"(cat {secret} >/dev/null; sleep 0.3) & sleep 0.6; wait; exit {code}'")
+        return subprocess.run(["sh", "-c", script]).returncode
+
+    def test_revoke_on_exit_fires_once_per_credential_with_the_exit_status(self):
+        root = cgroup2_root()
+        if not root:
+            self.skipTest("no cgroup v2 mount")
+        policy = os.path.join(self.workdir, "task.yaml")
+        with open(policy, "w") as f:
+            f.write(TASK_POLICY)
+        receiver_secret = os.path.join(self.workdir, "signing-secret")
+        with open(receiver_secret, "w") as f:
+            f.write(SIGNING_SECRET)
+        receiver = Receiver(self.workdir, receiver_secret)
+        self.addCleanup(receiver.stop)
+        agent = self.start_agent(config=f"""webhooks:
+  - {{name: revoker, url: '{receiver.url}', signingSecretFile: '{receiver_secret}', filter: {{actions: [revoke]}}}}
+""", extra_args=["--policy", policy])
+        aws = self.make_secret("home/gina/.aws/credentials",
+                               "[default]\naws_access_key_id = AKIATASKEND000000001\naws_secret_access_key = x1\n"
+                               "[ci]\naws_access_key_id = AKIATASKEND000000002\naws_secret_access_key = x2\n")
+        unit_ok = f"cw-e2e-task-ok-{os.getpid()}.service"
+        unit_fail = f"cw-e2e-task-fail-{os.getpid()}.service"
+        self.assertEqual(self.run_task(root, unit_ok, aws, 0), 0)
+        self.assertEqual(self.run_task(root, unit_fail, aws, 3), 3)
+
+        def task_alerts():
+            return [a for a in alerts(agent.db, "--rule", "lifecycle.task_end")]
+        deadline = time.time() + 15
+        while len(task_alerts()) < 4 and time.time() < deadline:
+            time.sleep(0.3)
+        found = task_alerts()
+        # Two credentials (the file's two profiles) per task, each revoked once.
+        ok = [a for a in found if a["identity"]["id"].endswith("/" + unit_ok)]
+        fail = [a for a in found if a["identity"]["id"].endswith("/" + unit_fail)]
+        self.assertEqual(len(ok), 2, json.dumps(found, indent=1)[:3000])
+        self.assertEqual(len(fail), 2, json.dumps(found, indent=1)[:3000])
+        self.assertEqual(len({a["credential"]["id"] for a in ok}), 2)
+        for a in ok:
+            self.assertEqual(a["action"], "revoke")
+            self.assertEqual(a["details"]["exit_code"], 0)
+            self.assertFalse(a["details"]["failed"])
+        for a in fail:
+            self.assertEqual(a["details"]["exit_code"], 3)
+            self.assertTrue(a["details"]["failed"])
+        key_ids = {a["credential"]["descriptor"].get("access_key_id") for a in ok}
+        self.assertEqual(key_ids, {"AKIATASKEND000000001", "AKIATASKEND000000002"})
+
+        # The revocation service gets one signed revoke request per credential and task.
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            revokes = [r for r in receiver.records() if isinstance(r["body"], dict)
+                       and r["body"].get("alert", {}).get("rule") == "lifecycle.task_end"]
+            if len(revokes) >= 4:
+                break
+            time.sleep(0.3)
+        self.assertEqual(len(revokes), 4)
+        self.assertEqual(len({r["webhook_id"] for r in revokes}), 4)
+        for r in revokes:
+            self.assertTrue(r["signature_valid"])
+            self.assertEqual(r["body"]["action"], "revoke")
+        code, _ = agent.stop()
+        self.assertEqual(code, 0)
+
+
 if __name__ == "__main__":
     main()
