@@ -11,6 +11,7 @@ int main(int argc, char **argv) {
   app.require_subcommand(1);
   credwatch::add_agent_command(app);
   credwatch::add_alerts_command(app);
+  credwatch::add_blocks_commands(app);
   credwatch::add_credentials_command(app);
   credwatch::add_doctor_command(app);
   credwatch::add_events_command(app);

@@ -96,6 +96,8 @@ struct Agent::Impl {
   std::unique_ptr<DetectionEngine> engine;
   std::unique_ptr<Outbox> outbox;
   std::unique_ptr<DetectionStage> detection;
+  std::unique_ptr<Enforcer> enforcer;
+  std::unique_ptr<Database> control_db;  // a connection of its own for enforcement records
   std::string policy_path;
   std::string policy_stamp;  // what the policy files looked like when last loaded (names, sizes, mtimes)
 
@@ -128,6 +130,7 @@ struct Agent::Impl {
   PolicySet load_policy_or_throw();
   void reload_policy(const char *why);
   void start_detection();
+  void start_enforcement(const std::string &cgroup_root);
   void update_metrics();
   void report_counters(WallNs now);
   void stop();
@@ -274,6 +277,7 @@ void Agent::Impl::start() {
                              config.node_name},
         max_id("alerts") + 1);
     detection->load_baselines(*db);
+    start_enforcement(cgroup_root);
   }
   pipeline->on_recorded = [this](const Event &ev) {
     metrics.events(ev.kind).inc();
@@ -392,6 +396,29 @@ void Agent::Impl::start_detection() {
   }
 }
 
+void Agent::Impl::start_enforcement(const std::string &cgroup_root) {
+  DetectionStage::Enforcement e;
+  e.agent_tgid = static_cast<uint32_t>(getpid());
+  e.protected_exes = config.enforcement_protected;
+  e.block_duration_ns = config.block_duration_ns;
+  if (auto self = proc->read(e.agent_tgid)) e.agent_cgroup = self->cgroup_id;
+  if (!config.enforcement_enabled) {
+    e.why_unavailable = "enforcement.enabled is false";
+  } else {
+    try {
+      enforcer = std::make_unique<Enforcer>(cgroup_root);
+      control_db = std::make_unique<Database>(Database::open(config.database));
+      e.enforcer = enforcer.get();
+      e.control_db = control_db.get();
+    } catch (const std::exception &ex) {
+      e.why_unavailable = std::string("this kernel refused the enforcement programs: ") + ex.what();
+      log->warn("enforcement unavailable (kill and block actions will be recorded, not applied): {}", ex.what());
+    }
+  }
+  detection->set_enforcement(std::move(e));
+  detection->maintain_enforcement(wall_now_ns(), true);
+}
+
 // Once a second: the gauges, and the kernel's per-program counters (cumulative there, increments here).
 void Agent::Impl::update_metrics() {
   for (const auto &c : sensor->counters()) {
@@ -449,6 +476,7 @@ void Agent::Impl::stop() {
     if (detection) detection->sync_baselines(*db, now);
   }
   if (outbox) outbox->stop();  // pending deliveries stay in the outbox for the next start
+  enforcer.reset();  // detaches; recorded blocks are applied again at the next start
   if (writer) {
     writer->flush();
     writer->stop();
@@ -500,6 +528,7 @@ void Agent::run(const std::atomic<bool> &stop) {
       next_second = now + std::chrono::seconds(1);
     }
     if (now >= next_policy_check) {
+      a.detection->maintain_enforcement(wall_now_ns());
       if (!a.policy_path.empty() && policy_files_stamp(a.policy_path) != a.policy_stamp)
         a.reload_policy("policy files changed");
       next_policy_check = now + std::chrono::seconds(5);

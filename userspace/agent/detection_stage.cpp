@@ -3,8 +3,10 @@
 
 #include <algorithm>
 
+#include "common/glob.h"
 #include "common/log.h"
 #include "store/alert_query.h"
+#include "store/block_store.h"
 
 namespace credwatch {
 
@@ -40,10 +42,14 @@ DetectionContext DetectionStage::context_for(const Event &ev) {
     ctx.credentials.push_back(std::move(c));
     start = comma + 1;
   }
-  // Entrypoint first: the table's ancestry runs from the process upwards.
+  // Entrypoint first: the table's ancestry runs from the process upwards, and the workload starts where its
+  // cgroup does (a container's runtime shim, or the node's init, is not part of its story).
   auto ancestry = d_.processes.ancestry(ev.process.tgid, kMaxChain);
-  for (auto it = ancestry.rbegin(); it != ancestry.rend(); ++it) {
-    const ProcessInfo *p = *it;
+  size_t inside = 0;
+  while (inside < ancestry.size() && ancestry[inside]->cgroup_id == ev.process.cgroup_id) ++inside;
+  if (inside == 0) inside = std::min<size_t>(1, ancestry.size());
+  for (size_t i = inside; i-- > 0;) {
+    const ProcessInfo *p = ancestry[i];
     ctx.process_chain.push_back({p->tgid, p->start_ns, p->comm, p->exe, p->args});
   }
   if (ctx.process_chain.empty())
@@ -58,7 +64,7 @@ void DetectionStage::on_event(const Event &ev) {
   if (ev.identity.empty() || ev.kind == EventKind::Lost) return;
   try {
     auto updates = d_.engine.process(ev, context_for(ev));
-    for (auto &update : updates) deliver(update);
+    for (auto &update : updates) deliver(update, &ev);
     if (!ev.credential.empty()) track_task_credentials(ev);
     if (ev.kind == EventKind::Exit && tasks_.count(ev.process.cgroup_id)) task_ended(ev);
   } catch (const std::exception &e) {
@@ -124,13 +130,24 @@ void DetectionStage::task_ended(const Event &exit) {
   }
 }
 
-void DetectionStage::deliver(AlertUpdate &update) {
+void DetectionStage::deliver(AlertUpdate &update, const Event *cause) {
   Alert &alert = update.alert;
   if (update.kind == AlertUpdate::Kind::New || alert.id == 0) {
     alert.id = next_alert_id_++;
     d_.engine.alert_stored(alert.dedup_key, alert.id);
   }
+  if (update.kind == AlertUpdate::Kind::New && cause &&
+      (alert.action == ResponseAction::Kill || alert.action == ResponseAction::Block))
+    enforce(alert, *cause);
+
   if (alert.node.empty()) alert.node = d_.node;
+  // What enforcement did belongs to the alert for good: folded repeats carry fresh details without it.
+  if (alert.details.contains("enforcement")) {
+    if (enforcement_by_alert_.size() > 10000) enforcement_by_alert_.clear();
+    enforcement_by_alert_[alert.id] = alert.details["enforcement"];
+  } else if (auto it = enforcement_by_alert_.find(alert.id); it != enforcement_by_alert_.end()) {
+    alert.details["enforcement"] = it->second;
+  }
   d_.writer.submit(AlertRecord{alert});
   if (update.kind != AlertUpdate::Kind::New) return;  // repeats update the row; receivers got the first
   ++alerts_raised_;
@@ -141,6 +158,81 @@ void DetectionStage::deliver(AlertUpdate &update) {
     EnqueueResult queued = d_.outbox->enqueue(alert);
     if (queued.errors) detect_log()->error("alert {}: {} webhook deliveries could not be queued", alert.id, queued.errors);
   }
+}
+
+// Never the agent, init, or what the config protects: a policy mistake must not take the node down.
+std::string DetectionStage::protected_reason(const Event &cause) const {
+  const auto &e = enforcement_;
+  if (cause.process.tgid <= 1) return "pid " + std::to_string(cause.process.tgid) + " is never enforced on";
+  if (cause.process.tgid == e.agent_tgid) return "the agent itself is never enforced on";
+  if (cause.process.cgroup_id == e.agent_cgroup && e.agent_cgroup != 0)
+    return "the workload shares the agent's cgroup";
+  for (const auto &glob : e.protected_exes)
+    if (glob_match(glob, cause.process.exe)) return cause.process.exe + " is protected (enforcement.protected)";
+  return "";
+}
+
+void DetectionStage::enforce(Alert &alert, const Event &cause) {
+  bool kill = alert.action == ResponseAction::Kill;
+  nlohmann::json record = {{"action", kill ? "kill" : "block"}, {"applied", false}};
+  std::string why = protected_reason(cause);
+  if (why.empty() && !enforcement_.enforcer) {
+    why = enforcement_.why_unavailable.empty() ? "enforcement is disabled" : enforcement_.why_unavailable;
+    if (!reported_unavailable_) {
+      detect_log()->warn("policy asks for {} but enforcement is unavailable: {}", kill ? "kill" : "block", why);
+      reported_unavailable_ = true;
+    }
+  }
+  if (why.empty() && kill) {
+    record["pid"] = cause.process.tgid;
+    why = enforcement_.enforcer->kill_process(cause.process.tgid);
+    if (why.empty()) detect_log()->warn("alert {}: killing {}[{}] at its next system call", alert.id,
+                                        cause.process.comm, cause.process.tgid);
+  } else if (why.empty()) {
+    record["cgroup_id"] = cause.process.cgroup_id;
+    why = enforcement_.enforcer->block_cgroup(cause.process.cgroup_id);
+    if (why.empty() && enforcement_.control_db) {
+      StoredBlock block;
+      block.cgroup_id = cause.process.cgroup_id;
+      block.identity = alert.identity;
+      block.alert_id = alert.id;
+      block.created_ns = alert.time_ns;
+      if (enforcement_.block_duration_ns > 0) block.expires_ns = alert.time_ns + enforcement_.block_duration_ns;
+      block.reason = alert.rule + ": " + alert.summary;
+      try {
+        record["block_id"] = record_block(*enforcement_.control_db, block);
+      } catch (const std::exception &e) {
+        detect_log()->error("alert {}: the block is applied but could not be recorded: {}", alert.id, e.what());
+      }
+      detect_log()->warn("alert {}: egress of {} (cgroup {}) blocked", alert.id, alert.identity, cause.process.cgroup_id);
+    }
+  }
+  if (why.empty()) {
+    record["applied"] = true;
+  } else {
+    record["reason"] = why;
+  }
+  alert.details["enforcement"] = record;
+}
+
+void DetectionStage::maintain_enforcement(WallNs now, bool after_start) {
+  auto &e = enforcement_;
+  if (!e.enforcer || !e.control_db) return;
+  try {
+    if (after_start) {
+      // Programs and maps die with the previous agent: blocks that should still stand are applied again.
+      for (const auto &b : query_blocks(*e.control_db, false))
+        if (!(b.expires_ns && *b.expires_ns <= now)) e.enforcer->block_cgroup(b.cgroup_id);
+    }
+    for (const auto &b : blocks_to_lift(*e.control_db, now)) {
+      e.enforcer->unblock_cgroup(b.cgroup_id);
+      mark_block_lifted(*e.control_db, b.id, now);
+      detect_log()->info("block {} of {} lifted ({})", b.id, b.identity, b.lift_requested ? "requested" : "expired");
+    }
+  } catch (const std::exception &ex) {
+    detect_log()->warn("blocks could not be maintained: {}", ex.what());
+  }
+  e.enforcer->idle();
 }
 
 void DetectionStage::load_baselines(Database &db) {

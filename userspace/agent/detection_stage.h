@@ -13,6 +13,7 @@
 #include "identity/workload_identity.h"
 #include "metrics/agent_metrics.h"
 #include "response/outbox.h"
+#include "sensor/enforcer.h"
 #include "store/database.h"
 #include "store/event_writer.h"
 
@@ -31,6 +32,20 @@ class DetectionStage {
     std::string node;
   };
 
+  // What kill and block may touch, and how they are applied.
+  struct Enforcement {
+    Enforcer *enforcer = nullptr;       // null: not available (why_unavailable says why) or disabled
+    std::string why_unavailable;
+    Database *control_db = nullptr;     // for block records (the writer's connection batches; this one commits now)
+    std::vector<std::string> protected_exes;  // globs
+    uint32_t agent_tgid = 0;
+    uint64_t agent_cgroup = 0;
+    int64_t block_duration_ns = 0;      // 0: until unblocked
+  };
+  void set_enforcement(Enforcement e) { enforcement_ = std::move(e); }
+  // Lifts expired and requested blocks, re-applies active ones after a restart, drops finished kill probes.
+  void maintain_enforcement(WallNs now, bool after_start = false);
+
   // first_alert_id: one past the largest id in the store, so this run's alerts never reuse a row.
   DetectionStage(Deps deps, int64_t first_alert_id) : d_(deps), next_alert_id_(first_alert_id) {}
 
@@ -47,7 +62,9 @@ class DetectionStage {
 
  private:
   DetectionContext context_for(const Event &ev);
-  void deliver(AlertUpdate &update);
+  void deliver(AlertUpdate &update, const Event *cause = nullptr);
+  void enforce(Alert &alert, const Event &cause);
+  std::string protected_reason(const Event &cause) const;
   void track_task_credentials(const Event &ev);
   void task_ended(const Event &exit);
 
@@ -63,6 +80,9 @@ class DetectionStage {
     WallNs first_use_ns = 0;
   };
   std::unordered_map<uint64_t, TaskCredentials> tasks_;
+  Enforcement enforcement_;
+  bool reported_unavailable_ = false;
+  std::unordered_map<int64_t, nlohmann::json> enforcement_by_alert_;  // alert id -> what was enforced
 };
 
 }  // namespace credwatch

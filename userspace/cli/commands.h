@@ -11,6 +11,7 @@ namespace credwatch {
 
 void add_agent_command(CLI::App &app);
 void add_alerts_command(CLI::App &app);
+void add_blocks_commands(CLI::App &app);
 void add_credentials_command(CLI::App &app);
 void add_doctor_command(CLI::App &app);
 void add_events_command(CLI::App &app);

@@ -112,7 +112,21 @@ class Parser {
                {"database", "node_name", "trust_domain", "kubelet_root", "container_log_dir", "pod_log_dir",
                 "podman_roots", "docker_roots", "log_level", "log_format", "ring_buffer_mb", "max_queue",
                 "stats_interval", "catalog_rescan_interval", "probes", "catalog", "fingerprint_key_file", "env",
-                "policy", "detection", "webhooks"});
+                "policy", "detection", "webhooks", "enforcement"});
+    if (auto enf = root["enforcement"]) {
+      check_keys(enf, "'enforcement'", {"enabled", "protected", "block_duration"});
+      if (auto n = enf["enabled"]) cfg.enforcement_enabled = boolean(n, "enforcement.enabled");
+      if (auto n = enf["protected"]) {
+        cfg.enforcement_protected = strings(n, "enforcement.protected");
+        for (const auto &g : cfg.enforcement_protected)
+          if (auto err = glob_syntax_error(g); !err.empty())
+            fail(n, "'enforcement.protected': '" + g + "': " + std::string(err));
+      }
+      if (auto n = enf["block_duration"]) {
+        cfg.block_duration_ns = duration(n, "enforcement.block_duration");
+        if (cfg.block_duration_ns <= 0) fail(n, "'enforcement.block_duration' must be positive");
+      }
+    }
     if (auto n = root["policy"]) cfg.policy_path = string(n, "policy");
     if (auto det = root["detection"]) {
       check_keys(det, "'detection'",

@@ -57,6 +57,10 @@ struct Config {
   int64_t exfil_window_ns = 60LL * 1'000'000'000;            // from a secret read to a new destination
   std::vector<std::pair<std::string, std::string>> environments;  // namespace glob -> environment name
   std::vector<std::string> disabled_rules;
+  // Enforcement of policy actions kill and block.
+  bool enforcement_enabled = true;                 // false: kill and block are recorded, never applied
+  std::vector<std::string> enforcement_protected;  // executable globs that are never killed or blocked
+  int64_t block_duration_ns = 3600LL * 1'000'000'000;  // then lifted (or earlier by `credwatch unblock`)
   // Alert webhooks (response/webhook_config.h).
   WebhookConfig webhooks;
 

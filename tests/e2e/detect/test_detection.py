@@ -333,5 +333,98 @@ class TaskEnd(E2ETestCase):
         self.assertEqual(code, 0)
 
 
+ENFORCE_POLICY = """apiVersion: credwatch.io/v1alpha1
+kind: CredentialPolicy
+metadata: {name: blocked-egress}
+spec:
+  selector: {identities: ["spiffe://cluster.local/node/*/systemd/cw-e2e-block-*"]}
+  egress:
+    allow: [{cidr: 10.0.0.0/8}]
+    action: block
+---
+apiVersion: credwatch.io/v1alpha1
+kind: CredentialPolicy
+metadata: {name: killed-readers}
+spec:
+  selector: {identities: ["spiffe://cluster.local/node/*/systemd/cw-e2e-kill-*"]}
+  credentials:
+    allow: []
+    action: kill
+"""
+
+
+class Enforcement(E2ETestCase):
+    def in_cgroup(self, unit, argv):
+        root = cgroup2_root()
+        cgroup = os.path.join(root, "system.slice", unit)
+        os.makedirs(cgroup, exist_ok=True)
+        self.addCleanup(lambda: os.path.isdir(cgroup) and os.rmdir(cgroup))
+        return subprocess.Popen(["sh", "-c", f'echo $$ > {cgroup}/cgroup.procs && exec "$@"', "sh", *argv],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def test_kill_and_block_are_applied_in_the_kernel_recorded_and_undone(self):
+        if not cgroup2_root():
+            self.skipTest("no cgroup v2 mount")
+        policy = os.path.join(self.workdir, "enforce.yaml")
+        with open(policy, "w") as f:
+            f.write(ENFORCE_POLICY)
+        agent = self.start_agent(config="enforcement: {block_duration: 24h}\n", extra_args=["--policy", policy])
+        listener = Listener()
+        self.addCleanup(listener.close)
+        connect = ("import socket, sys, time, errno\n"
+                   "def attempt():\n"
+                   "    try:\n"
+                   f"        socket.create_connection(('127.0.0.1', {listener.port}), timeout=2).close(); return 'ok'\n"
+                   "    except OSError as e:\n"
+                   "        return errno.errorcode.get(e.errno, str(e.errno))\n"
+                   "print(attempt(), flush=True)\n"
+                   "time.sleep(2)\n"
+                   "print(attempt(), flush=True)\n")
+        unit = f"cw-e2e-block-{os.getpid()}.service"
+        out, err = self.in_cgroup(unit, ["python3", "-c", connect]).communicate(timeout=30)
+        # The first connect is what the policy forbids: seen, alerted, and from then on refused in the kernel.
+        self.assertEqual(out.split(), ["ok", "EPERM"], err)
+        blocks = json.loads(credwatch("blocks", "--format", "json", db=agent.db).stdout)
+        self.assertEqual(len(blocks), 1, blocks)
+        self.assertIsNotNone(blocks[0]["alert_id"])
+        self.assertTrue(blocks[0]["identity"].endswith("/" + unit))
+        found = alerts(agent.db, "--rule", "policy.egress_not_allowed")
+        self.assertTrue(any(a["details"].get("enforcement", {}).get("applied") for a in found), found)
+        self.assertEqual(found[0]["action"], "block")
+
+        credwatch("unblock", str(blocks[0]["id"]), db=agent.db)
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            if not json.loads(credwatch("blocks", "--format", "json", db=agent.db).stdout):
+                break
+            time.sleep(0.5)
+        self.assertEqual(json.loads(credwatch("blocks", "--format", "json", db=agent.db).stdout), [])
+        out, err = self.in_cgroup(unit, ["python3", "-c", "import socket; "
+                                         f"socket.create_connection(('127.0.0.1', {listener.port})).close(); "
+                                         "print('ok')"]).communicate(timeout=30)
+        self.assertEqual(out.strip(), "ok", err)
+        self.assertFalse(credwatch("unblock", str(blocks[0]["id"]), db=agent.db, check=False).returncode == 0)
+
+        # kill: a process that reads a credential its policy forbids dies at its next system call.
+        secret = self.make_secret("home/hal/.netrc", "machine m login hal password e2e-kill\n")
+        reader = self.in_cgroup(f"cw-e2e-kill-{os.getpid()}.service",
+                                ["python3", "-c", f"import time\nopen({secret!r}).read()\n"
+                                 "for _ in range(200): time.sleep(0.05)\nprint('survived')"])
+        out, _ = reader.communicate(timeout=30)
+        self.assertEqual(reader.returncode, -signal.SIGKILL, out)
+        deadline = time.time() + 10
+        killed = []
+        while not killed and time.time() < deadline:
+            killed = alerts(agent.db, "--rule", "policy.credential_not_allowed")
+            time.sleep(0.2)
+        self.assertTrue(killed)
+        self.assertEqual(killed[0]["details"]["enforcement"]["action"], "kill")
+        self.assertTrue(killed[0]["details"]["enforcement"]["applied"])
+
+        # Never the agent's own workload: the same policy on the agent's identity is refused and says why.
+        code, _ = agent.stop()
+        self.assertEqual(code, 0)
+
+
 if __name__ == "__main__":
     main()

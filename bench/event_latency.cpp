@@ -1,0 +1,139 @@
+// Benchmark driver: time from an open of a secret file to its event row in the agent's database.
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+constexpr const char *kUsage =
+    "usage: credwatch_bench_latency --db FILE --path SECRET [--samples N] [--gap-ms MS] [--timeout-ms MS]\n"
+    "Opens SECRET N times (default 200), MS apart on average (default 20), and polls the agent's database\n"
+    "every 0.5 ms until the file_open row appears. Prints one JSON line with every latency in ms.\n";
+
+int64_t wall_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+[[noreturn]] void fail(const std::string &what) {
+  fprintf(stderr, "credwatch_bench_latency: %s\n", what.c_str());
+  exit(1);
+}
+
+long parse_count(const char *flag, const char *text) {
+  char *end = nullptr;
+  long v = strtol(text, &end, 10);
+  if (*end != '\0' || v <= 0) fail(std::string(flag) + " '" + text + "' is not a positive number");
+  return v;
+}
+
+struct DbClose {
+  void operator()(sqlite3 *db) const { sqlite3_close(db); }
+};
+struct StmtFinalize {
+  void operator()(sqlite3_stmt *s) const { sqlite3_finalize(s); }
+};
+
+void sleep_ns(int64_t ns) {
+  timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+  nanosleep(&ts, nullptr);
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  std::string db_path, path;
+  long samples = 200, gap_ms = 20, timeout_ms = 5000;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (i + 1 >= argc) {
+      fprintf(stderr, "credwatch_bench_latency: '%s' needs a value\n%s", argv[i], kUsage);
+      return 2;
+    }
+    if (arg == "--db") {
+      db_path = argv[++i];
+    } else if (arg == "--path") {
+      path = argv[++i];
+    } else if (arg == "--samples") {
+      samples = parse_count("--samples", argv[++i]);
+    } else if (arg == "--gap-ms") {
+      gap_ms = parse_count("--gap-ms", argv[++i]);
+    } else if (arg == "--timeout-ms") {
+      timeout_ms = parse_count("--timeout-ms", argv[++i]);
+    } else {
+      fprintf(stderr, "credwatch_bench_latency: unknown argument '%s'\n%s", argv[i], kUsage);
+      return 2;
+    }
+  }
+  if (db_path.empty() || path.empty()) {
+    fputs(kUsage, stderr);
+    return 2;
+  }
+
+  sqlite3 *raw = nullptr;
+  if (sqlite3_open_v2(db_path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    std::string why = raw ? sqlite3_errmsg(raw) : "out of memory";
+    sqlite3_close(raw);
+    fail("opening database '" + db_path + "': " + why);
+  }
+  std::unique_ptr<sqlite3, DbClose> db(raw);
+  sqlite3_busy_timeout(db.get(), 50);
+  sqlite3_stmt *rs = nullptr;
+  // (kind, time_ns) is indexed: the poll reads a handful of rows however large the table is.
+  const char *sql = "SELECT 1 FROM events WHERE kind = 'file_open' AND time_ns >= ?1 AND path = ?2 LIMIT 1";
+  if (sqlite3_prepare_v2(db.get(), sql, -1, &rs, nullptr) != SQLITE_OK)
+    fail("preparing the event query on '" + db_path + "': " + sqlite3_errmsg(db.get()));
+  std::unique_ptr<sqlite3_stmt, StmtFinalize> query(rs);
+
+  std::mt19937 rng(12345);
+  std::uniform_int_distribution<long> jitter(gap_ms / 2, gap_ms + gap_ms / 2);
+  std::vector<double> latencies;
+  long timeouts = 0;
+  for (long s = 0; s < samples; ++s) {
+    int64_t before = wall_ns();
+    int fd = openat(AT_FDCWD, path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fail("opening '" + path + "': " + strerror(errno));
+    close(fd);
+    // Rows are stamped with the kernel's time of the open, after `before`; 1 ms of slack covers the
+    // boot-to-wall clock conversion, and samples are further apart than that.
+    int64_t deadline = before + timeout_ms * 1'000'000;
+    bool seen = false;
+    while (!seen && wall_ns() < deadline) {
+      sqlite3_reset(query.get());
+      sqlite3_bind_int64(query.get(), 1, before - 1'000'000);
+      sqlite3_bind_text(query.get(), 2, path.c_str(), -1, SQLITE_STATIC);
+      int rc = sqlite3_step(query.get());
+      if (rc == SQLITE_ROW) {
+        seen = true;
+        break;
+      }
+      if (rc != SQLITE_DONE && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+        fail("querying '" + db_path + "': " + sqlite3_errmsg(db.get()));
+      sleep_ns(500'000);
+    }
+    if (seen)
+      latencies.push_back(static_cast<double>(wall_ns() - before) / 1e6);
+    else
+      ++timeouts;
+    sleep_ns(std::max<long>(jitter(rng), 2) * 1'000'000);
+  }
+
+  printf("{\"samples\":%ld,\"timeouts\":%ld,\"timeout_ms\":%ld,\"latencies_ms\":[", samples, timeouts, timeout_ms);
+  for (size_t i = 0; i < latencies.size(); ++i) printf("%s%.3f", i ? "," : "", latencies[i]);
+  printf("]}\n");
+  return 0;
+}

@@ -1,0 +1,777 @@
+#!/usr/bin/env python3
+"""credwatch benchmark suite: workload cost without the agent, with it and under a bpftrace peer, interleaved over
+several rounds; the agent's capacity (zero-loss rate, open-to-row latency); the decode microbenchmark.
+
+Run through bench/run.sh (it builds the binaries and checks for root); see bench/README.md.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_DIR = BENCH_DIR.parent
+
+# (name, label, unit, better, target). better: "lower" for a cost (ratio <= target), "higher" for throughput.
+WORKLOADS = [
+    ("getppid", "getppid loop (cheapest syscall)", "ns/op", "lower", 1.20),
+    ("open_plain", "openat+close, non-secret file", "ns/op", "lower", 1.05),
+    ("open_secret", "openat+close, catalogued secret", "ns/op", "lower", 1.30),
+    ("exec_true", "fork+exec /bin/true", "us/run", "lower", 1.10),
+    ("bash_true", "bash -c true", "us/run", "lower", 1.10),
+    ("tcp_connect", "TCP connect+accept, loopback", "ns/op", "lower", 1.10),
+    ("redis", "redis-benchmark SET+GET, loopback", "req/s", "higher", 0.95),
+]
+
+CAPACITY_TARGET_RATE = 200_000  # secret opens/s recorded with zero loss
+KEPT_UP_DRAIN_S = 2.0  # rows still arriving longer than this after a storm: the agent was buffering, not keeping up
+LATENCY_TARGET_P99_MS = 250.0
+DECODE_TARGET_PER_S = 500_000
+
+# Sizes per mode. Loop batches of secret opens stay well under the ring buffer (16 MiB, ~18,000 file-open
+# records), and pause between batches, so every timed open takes the full kernel path, never the "ring full" one.
+PLANS = {
+    "full": {
+        "rounds": 5,
+        "getppid": {"iterations": 300_000, "batches": 5},
+        "open_plain": {"iterations": 30_000, "batches": 5},
+        "open_secret": {"iterations": 8_000, "batches": 5, "pause_ms": 300},
+        "tcp_connect": {"iterations": 3_000, "batches": 5},
+        "exec_runs": 300,
+        "bash_runs": 150,
+        "redis_requests": 100_000,
+        "storm_rates": [10_000, 20_000, 30_000, 50_000, 100_000, 200_000, 300_000],
+        "storm_seconds": 10,
+        "latency_samples": 200,
+        "decode_min_time": 0.5,
+    },
+    "quick": {
+        "rounds": 2,
+        "getppid": {"iterations": 100_000, "batches": 3},
+        "open_plain": {"iterations": 10_000, "batches": 3},
+        "open_secret": {"iterations": 5_000, "batches": 3, "pause_ms": 200},
+        "tcp_connect": {"iterations": 1_000, "batches": 3},
+        "exec_runs": 60,
+        "bash_runs": 40,
+        "redis_requests": 10_000,
+        "storm_rates": [20_000, 50_000, 200_000],
+        "storm_seconds": 4,
+        "latency_samples": 60,
+        "decode_min_time": 0.2,
+    },
+}
+
+CONDITIONS = ["none", "agent", "peer"]
+
+
+class BenchError(Exception):
+    """A set-up step failed: the message says which and why."""
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def percentile(values, q):
+    """Linear-interpolated percentile (q in 0..100) of a non-empty list."""
+    s = sorted(values)
+    if len(s) == 1:
+        return s[0]
+    pos = (len(s) - 1) * q / 100.0
+    lo = int(pos)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+def summary(values):
+    if not values:
+        return None
+    return {
+        "samples": values,
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "q1": percentile(values, 25),
+        "q3": percentile(values, 75),
+    }
+
+
+def pinned_to(cpu):
+    """A preexec_fn that pins the child (and what it forks) to one CPU, or None for no pinning."""
+    if cpu is None:
+        return None
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
+def run_json(cmd, timeout, cpu=None):
+    """Runs a driver that prints one JSON line; its stderr is part of the error when it fails."""
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, preexec_fn=pinned_to(cpu))
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"{cmd[0]} did not finish within {timeout} s")
+    if p.returncode != 0:
+        raise BenchError(f"{' '.join(map(str, cmd))} exited {p.returncode}: {p.stderr.strip()[-500:]}")
+    lines = [l for l in p.stdout.splitlines() if l.strip()]
+    try:
+        return json.loads(lines[-1])
+    except (IndexError, json.JSONDecodeError) as e:
+        raise BenchError(f"{cmd[0]} printed no JSON result ({e}): {p.stdout[-300:]!r}")
+
+
+def stop_process(proc, name, grace=30):
+    """SIGINT, then SIGKILL after `grace` seconds: only the processes this suite started."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        log(f"{name} (pid {proc.pid}) ignored SIGINT for {grace} s: killing it")
+        proc.kill()
+        proc.wait()
+
+
+def wait_for_text(path, pattern, proc, name, timeout, offset=0):
+    """Waits until the file, from byte `offset` on, has a line matching pattern; returns that part of the file."""
+    deadline = time.monotonic() + timeout
+    rx = re.compile(pattern)
+    while time.monotonic() < deadline:
+        text = ""
+        if Path(path).exists():
+            with open(path, "rb") as f:
+                f.seek(offset)
+                text = f.read().decode(errors="replace")
+        if rx.search(text):
+            return text
+        if proc.poll() is not None:
+            raise BenchError(f"{name} exited with {proc.returncode} before it was ready; last output:\n{text[-1500:]}")
+        time.sleep(0.1)
+    raise BenchError(f"{name} was not ready after {timeout} s (no line matching {pattern!r} in {path})")
+
+
+def cpu_seconds(pid):
+    """User+system CPU time of a process so far, from /proc/<pid>/stat."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def wait_idle(pid, limit_s=30, share=0.05):
+    """Waits until a process uses less than `share` of a core over half a second: the backlog one workload left
+    (events still being written) is not charged to the next one."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        c0 = cpu_seconds(pid)
+        time.sleep(0.5)
+        c1 = cpu_seconds(pid)
+        if c0 is None or c1 is None or (c1 - c0) / 0.5 < share:
+            return
+    log(f"pid {pid} still busy after {limit_s} s; measuring anyway")
+
+
+def foreign_tracers(own_pids):
+    """Other tracers on the machine (another credwatch agent, bpftrace, BPF tracing programs): with them the
+    "without" baseline is not clean. Returns human-readable findings; empty when none were seen."""
+    found = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit() or int(d.name) in own_pids:
+            continue
+        try:
+            cmd = (d / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        exe = os.path.basename(cmd[0].decode(errors="replace")) if cmd and cmd[0] else ""
+        if exe == "bpftrace" or (exe == "credwatch" and len(cmd) > 1 and cmd[1] == b"agent"):
+            found.append(f"pid {d.name}: {b' '.join(cmd).decode(errors='replace')[:120]}")
+    if shutil.which("bpftool"):
+        p = subprocess.run(["bpftool", "prog", "show", "--json"], capture_output=True, text=True)
+        if p.returncode == 0:
+            kinds = {"tracepoint", "raw_tracepoint", "kprobe", "tracing", "lsm", "perf_event"}
+            n = sum(1 for prog in json.loads(p.stdout or "[]") if prog.get("type") in kinds)
+            if n:
+                found.append(f"{n} BPF tracing program(s) loaded")
+    return found
+
+
+class Agent:
+    """One run of `credwatch agent` on a database, started and stopped by the suite."""
+
+    def __init__(self, binary, db, log_path):
+        self.binary, self.db, self.log_path = binary, db, log_path
+        self.proc = None
+        self.logf = None
+        self.families = {}
+
+    def start(self):
+        self.logf = open(self.log_path, "ab")
+        offset = self.logf.tell()  # the log is shared by every round: read only this run's lines
+        self.proc = subprocess.Popen([self.binary, "agent", "--db", self.db, "--feed", "off"], stdin=subprocess.DEVNULL,
+                                     stdout=self.logf, stderr=subprocess.STDOUT, start_new_session=True)
+        text = wait_for_text(self.log_path, r"recording to", self.proc, "credwatch agent", 120, offset)
+        # "probe family files: attached 4 program(s)" (JSON or human log lines)
+        for m in re.finditer(r"probe family (\w+): ([^\"\n]*)", text):
+            self.families[m.group(1)] = m.group(2).strip()
+        time.sleep(1.0)  # the writer flushes the process-table seed; let it settle before timing anything
+        self.cpu_start = cpu_seconds(self.proc.pid)
+        self.wall_start = time.monotonic()
+
+    def cpu_share(self):
+        """CPU the agent used since start(), as a fraction of one core."""
+        now = cpu_seconds(self.proc.pid)
+        if now is None or self.cpu_start is None:
+            return None
+        return (now - self.cpu_start) / max(time.monotonic() - self.wall_start, 1e-6)
+
+    def stop(self):
+        stop_process(self.proc, "credwatch agent")
+        if self.logf:
+            self.logf.close()
+
+
+class Peer:
+    """bpftrace tracing the hooks the workloads hit (exec/fork/exit, openat on the secrets' prefix, connect),
+    printing a line per event to a file: the same work the agent's kernel side does, with a simple consumer."""
+
+    def __init__(self, secret_prefix, out_path):
+        self.out_path = out_path
+        self.proc = None
+        self.outf = None
+        n = len(secret_prefix)
+        self.script = f"""
+BEGIN {{ printf("credwatch-bench-peer-ready\\n"); }}
+tracepoint:sched:sched_process_exec {{ printf("exec %d %s %s\\n", pid, comm, str(args->filename)); }}
+tracepoint:sched:sched_process_fork {{ printf("fork %d %d\\n", args->parent_pid, args->child_pid); }}
+tracepoint:sched:sched_process_exit /pid == tid/ {{ printf("exit %d\\n", pid); }}
+tracepoint:syscalls:sys_enter_openat /strncmp(str(args->filename), "{secret_prefix}", {n}) == 0/ {{
+  printf("open %d %s %s\\n", pid, comm, str(args->filename));
+}}
+tracepoint:syscalls:sys_enter_connect {{ printf("connect %d %s %d\\n", pid, comm, args->fd); }}
+"""
+
+    def start(self):
+        self.outf = open(self.out_path, "wb")
+        self.proc = subprocess.Popen(["bpftrace", "-B", "line", "-e", self.script], stdin=subprocess.DEVNULL,
+                                     stdout=self.outf, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_for_text(self.out_path, r"credwatch-bench-peer-ready", self.proc, "bpftrace peer", 120)
+        time.sleep(0.5)
+
+    def stop(self):
+        stop_process(self.proc, "bpftrace peer", grace=15)
+        if self.outf:
+            self.outf.close()
+        # The output holds one line per event; only its size is of interest.
+        try:
+            os.truncate(self.out_path, 0)
+        except OSError:
+            pass
+
+
+class Redis:
+    """A private redis-server on a free loopback port, for the redis-benchmark workload."""
+
+    def __init__(self, workdir):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        self.port = s.getsockname()[1]
+        s.close()
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--daemonize", "no", "--protected-mode", "no", "--dir", workdir, "--logfile", ""],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as c:
+                    c.sendall(b"PING\r\n")
+                    if c.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        self.stop()
+        raise BenchError(f"redis-server on 127.0.0.1:{self.port} did not answer PING")
+
+    def stop(self):
+        stop_process(self.proc, "redis-server", grace=10)
+
+
+class Suite:
+    def __init__(self, args):
+        self.args = args
+        self.mode = "quick" if args.quick else "full"
+        self.plan = PLANS[self.mode]
+        self.rounds = args.rounds or self.plan["rounds"]
+        build = Path(args.build_dir)
+        self.credwatch = build / "userspace" / "credwatch"
+        self.loop = build / "bench" / "credwatch_bench_loop"
+        self.storm = build / "bench" / "credwatch_bench_storm"
+        self.latency = build / "bench" / "credwatch_bench_latency"
+        self.decode = build / "bench" / "credwatch_bench_decode"
+        self.workdir = Path(tempfile.mkdtemp(prefix="credwatch-bench."))
+        os.chmod(self.workdir, 0o755)
+        self.skips = {}  # what did not run, and why
+        self.families = {}
+        self.notes = []
+        self.redis = None
+        self.load_by_run = []  # 1-min load average as each round's condition started
+        # Single-process workloads run on one CPU: a parent and the child it waits for then never wake each
+        # other across vCPUs, which on small VMs can cost up to a scheduler tick and swamps the effect measured.
+        cpus = sorted(os.sched_getaffinity(0))
+        self.pin_cpu = cpus[-1] if len(cpus) >= 2 and not args.no_pin else None
+
+    # ---- set-up ----------------------------------------------------------------------------------------
+
+    def check_tools(self):
+        for path in (self.credwatch, self.loop, self.storm, self.latency):
+            if not path.exists():
+                raise BenchError(f"{path} is missing: build it first (bench/run.sh does, unless --no-build)")
+        if not shutil.which("hyperfine"):
+            for w in ("exec_true", "bash_true"):
+                self.skips[w] = "hyperfine is not installed (apt-get install hyperfine)"
+        if not shutil.which("bash"):
+            self.skips["bash_true"] = "bash is not installed"
+        if not shutil.which("redis-server") or not shutil.which("redis-benchmark"):
+            self.skips["redis"] = "redis-server or redis-benchmark is not installed (apt-get install redis)"
+        if not shutil.which("bpftrace"):
+            self.skips["peer"] = "bpftrace is not installed: no peer column"
+        if not self.decode.exists():
+            self.skips["decode"] = f"{self.decode.name} was not built (Google Benchmark / libbenchmark-dev missing)"
+        for w in self.args.skip:
+            self.skips[w] = "skipped by --skip"
+
+    def make_fixtures(self):
+        # Catalogued by the built-in "**/secrets/kubernetes.io/serviceaccount/token" (matches anywhere).
+        self.secret = self.workdir / "loop" / "secrets" / "kubernetes.io" / "serviceaccount" / "token"
+        self.storm_secret = self.workdir / "storm" / "secrets" / "kubernetes.io" / "serviceaccount" / "token"
+        self.latency_secret = self.workdir / "latency" / "secrets" / "kubernetes.io" / "serviceaccount" / "token"
+        for p in (self.secret, self.storm_secret, self.latency_secret):
+            p.parent.mkdir(parents=True)
+            p.write_text("credwatch benchmark fixture, not a credential\n")
+        self.plain = self.workdir / "data" / "notes.txt"
+        self.plain.parent.mkdir()
+        self.plain.write_text("an ordinary file\n")
+
+    # ---- one measurement ---------------------------------------------------------------------------------
+
+    def loop_workload(self, name, workload, path=None):
+        p = self.plan[name]
+        cmd = [str(self.loop), workload, "--iterations", str(p["iterations"]), "--batches", str(p["batches"]),
+               "--pause-ms", str(p.get("pause_ms", 0))]
+        if path:
+            cmd += ["--path", str(path)]
+        return run_json(cmd, timeout=600, cpu=self.pin_cpu)["ns_per_op"]
+
+    def hyperfine(self, command, runs):
+        out = self.workdir / "hyperfine.json"
+        cmd = ["hyperfine", "-N", "--style", "none", "--runs", str(runs), "--warmup", str(max(runs // 10, 3)),
+               "--export-json", str(out), command]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, preexec_fn=pinned_to(self.pin_cpu))
+        if p.returncode != 0:
+            raise BenchError(f"hyperfine {command!r} exited {p.returncode}: {p.stderr.strip()[-500:]}")
+        return json.loads(out.read_text())["results"][0]["median"] * 1e6
+
+    def redis_benchmark(self):
+        n = self.plan["redis_requests"]
+        cmd = ["redis-benchmark", "-h", "127.0.0.1", "-p", str(self.redis.port), "-n", str(n), "-c", "20",
+               "-t", "set,get", "--csv"]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        if p.returncode != 0:
+            raise BenchError(f"redis-benchmark exited {p.returncode}: {p.stderr.strip()[-500:]}")
+        rps = {}
+        for line in p.stdout.splitlines():
+            cells = [c.strip('"') for c in line.split(",")]
+            if len(cells) >= 2 and cells[0] in ("SET", "GET"):
+                rps[cells[0]] = float(cells[1])
+        if set(rps) != {"SET", "GET"}:
+            raise BenchError(f"redis-benchmark printed no SET/GET throughput: {p.stdout[-300:]!r}")
+        # Requests per second over both tests: total requests / total time.
+        return 2 * n / (n / rps["SET"] + n / rps["GET"])
+
+    def measure(self, name):
+        if name == "getppid":
+            return self.loop_workload(name, "getppid")
+        if name == "open_plain":
+            return self.loop_workload(name, "open", self.plain)
+        if name == "open_secret":
+            return self.loop_workload(name, "open", self.secret)
+        if name == "tcp_connect":
+            return self.loop_workload(name, "connect")
+        if name == "exec_true":
+            return self.hyperfine("/bin/true", self.plan["exec_runs"])
+        if name == "bash_true":
+            return self.hyperfine("bash -c true", self.plan["bash_runs"])
+        if name == "redis":
+            return self.redis_benchmark()
+        raise BenchError(f"unknown workload {name}")
+
+    # ---- overhead rounds -----------------------------------------------------------------------------------
+
+    def overhead(self):
+        names = [w[0] for w in WORKLOADS if w[0] not in self.skips]
+        conditions = [c for c in CONDITIONS if not (c == "peer" and "peer" in self.skips)]
+        samples = {n: {c: [] for c in conditions} for n in names}
+        agent_cpu = []
+        if not names:
+            return {w[0]: {"label": w[1], "skipped": self.skips[w[0]]} for w in WORKLOADS}, {}
+        if "redis" in names:
+            self.redis = Redis(str(self.workdir))
+        db = str(self.workdir / "overhead.db")
+        prefix = str(self.secret.parent.parent.parent.parent) + "/"  # .../loop/secrets/
+        for r in range(self.rounds):
+            # Rotate the order each round so drift (other load, thermal, caches) does not favour one condition.
+            order = conditions[r % len(conditions):] + conditions[:r % len(conditions)]
+            for cond in order:
+                log(f"round {r + 1}/{self.rounds}: {cond}")
+                harness = None
+                if cond == "agent":
+                    harness = Agent(str(self.credwatch), db, str(self.workdir / "agent-overhead.log"))
+                elif cond == "peer":
+                    harness = Peer(prefix, str(self.workdir / "peer.out"))
+                try:
+                    if harness:
+                        harness.start()
+                        if cond == "agent" and not self.families:
+                            self.families = harness.families
+                    run = {"round": r + 1, "condition": cond, "load1": os.getloadavg()[0]}
+                    if cond == "none":
+                        run["foreign_tracers"] = foreign_tracers({os.getpid()})
+                        if run["foreign_tracers"]:
+                            log("not a clean baseline: " + "; ".join(run["foreign_tracers"]))
+                    self.load_by_run.append(run)
+                    for n in names:
+                        if harness:
+                            wait_idle(harness.proc.pid)
+                        samples[n][cond].append(self.measure(n))
+                    if cond == "agent":
+                        agent_cpu.append(harness.cpu_share())
+                finally:
+                    if harness:
+                        harness.stop()
+        if self.redis:
+            self.redis.stop()
+        lost = self.lost_records(db)
+        if lost:
+            self.notes.append(f"the agent lost {lost} record(s) during the overhead rounds (credwatch stats)")
+        dirty = sum(1 for run in self.load_by_run if run.get("foreign_tracers"))
+        if dirty:
+            self.notes.append(f"{dirty} of {self.rounds} 'without' run(s) had other tracers active (another agent, "
+                              "bpftrace or BPF tracing programs; see load_by_run): ratios understate the cost")
+        results = {}
+        for name, label, unit, better, target in WORKLOADS:
+            if name in self.skips:
+                results[name] = {"label": label, "skipped": self.skips[name]}
+                continue
+            res = {"label": label, "unit": unit, "better": better, "target_ratio": target}
+            for c in conditions:
+                res[c] = summary(samples[name][c])
+            base = res["none"]["median"]
+            res["ratio"] = res["agent"]["median"] / base
+            res["met"] = res["ratio"] <= target if better == "lower" else res["ratio"] >= target
+            # Paired per-round ratios show whether the medians' ratio is stable or noise.
+            res["round_ratios"] = [a / b for a, b in zip(samples[name]["agent"], samples[name]["none"])]
+            if "peer" in conditions:
+                res["peer_ratio"] = res["peer"]["median"] / base
+            results[name] = res
+        cpu = [c for c in agent_cpu if c is not None]
+        return results, {"agent_cpu_share_median": statistics.median(cpu) if cpu else None, "agent_lost": lost}
+
+    def lost_records(self, db):
+        p = subprocess.run([str(self.credwatch), "stats", "--db", db, "--format", "json"], capture_output=True,
+                           text=True, timeout=60)
+        if p.returncode != 0:
+            self.notes.append(f"credwatch stats failed: {p.stderr.strip()[-200:]}")
+            return None
+        return sum(s.get("lost", 0) for s in json.loads(p.stdout).get("sources", []))
+
+    # ---- capacity: latency, then the zero-loss rate ------------------------------------------------------------
+
+    def count_rows(self, db, path, t0, t1):
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+        try:
+            return con.execute(
+                "SELECT COUNT(*) FROM events WHERE kind = 'file_open' AND time_ns BETWEEN ? AND ? AND path = ?",
+                (t0, t1, path)).fetchone()[0]
+        finally:
+            con.close()
+
+    def capacity(self):
+        out = {}
+        if "capacity" in self.skips:
+            return {"skipped": self.skips["capacity"]}
+        db = str(self.workdir / "capacity.db")
+        agent = Agent(str(self.credwatch), db, str(self.workdir / "agent-capacity.log"))
+        agent.start()
+        if not self.families:
+            self.families = agent.families
+        try:
+            log("latency: open -> event row")
+            lat = run_json([str(self.latency), "--db", db, "--path", str(self.latency_secret), "--samples",
+                            str(self.plan["latency_samples"]), "--gap-ms", "20"], timeout=600)
+            ms = lat["latencies_ms"]
+            out["latency"] = {
+                "samples": lat["samples"], "timeouts": lat["timeouts"], "timeout_ms": lat["timeout_ms"],
+                "p50_ms": percentile(ms, 50) if ms else None, "p99_ms": percentile(ms, 99) if ms else None,
+                "max_ms": max(ms) if ms else None, "target_p99_ms": LATENCY_TARGET_P99_MS,
+            }
+            # A timed-out sample counts as a miss: the p99 cannot be met if more than 1 % never arrived.
+            out["latency"]["met"] = bool(ms) and out["latency"]["p99_ms"] <= LATENCY_TARGET_P99_MS and \
+                lat["timeouts"] <= 0.01 * lat["samples"]
+
+            steps = []
+            best = kept_up = 0
+            for rate in self.plan["storm_rates"]:
+                secs = self.plan["storm_seconds"]
+                log(f"storm: {rate}/s for {secs} s")
+                cpu0, w0 = cpu_seconds(agent.proc.pid), time.monotonic()
+                st = run_json([str(self.storm), "--path", str(self.storm_secret), "--rate", str(rate), "--seconds",
+                               str(secs), "--processes", str(self.args.storm_processes)], timeout=secs + 120)
+                cpu1, w1 = cpu_seconds(agent.proc.pid), time.monotonic()
+                t0, t1 = st["wall_start_ns"] - 50_000_000, st["wall_end_ns"] + 50_000_000
+                # Rows may trail the storm (ring buffer, writer queue): wait until the count stops moving.
+                ended = time.monotonic()
+                recorded, last_change, prev = 0, time.monotonic(), -1
+                while time.monotonic() - ended < 180:
+                    recorded = self.count_rows(db, str(self.storm_secret), t0, t1)
+                    if recorded >= st["opens"]:
+                        break
+                    if recorded != prev:
+                        prev, last_change = recorded, time.monotonic()
+                    elif time.monotonic() - last_change > 5:
+                        break
+                    time.sleep(0.5)
+                drain = time.monotonic() - ended
+                lost = st["opens"] - recorded
+                reached = st["achieved_rate"] >= 0.95 * rate
+                step = {"target_rate": rate, "achieved_rate": st["achieved_rate"], "opens": st["opens"],
+                        "open_failures": st["failures"], "recorded": recorded, "lost": lost,
+                        "drain_s": round(drain, 2), "generator_reached_rate": reached,
+                        "kept_up": lost == 0 and drain <= KEPT_UP_DRAIN_S,
+                        "agent_cpu_share": (cpu1 - cpu0) / (w1 - w0) if cpu0 is not None and cpu1 is not None else None}
+                steps.append(step)
+                log(f"storm {rate}/s: achieved {st['achieved_rate']:.0f}/s, recorded {recorded}/{st['opens']}, "
+                    f"drain {drain:.1f} s")
+                if lost == 0:
+                    best = max(best, st["achieved_rate"])
+                if step["kept_up"]:
+                    kept_up = max(kept_up, st["achieved_rate"])
+                if lost != 0 or not reached:
+                    break  # a higher rate cannot pass: the agent already lost, or the generator is the limit
+            out["throughput"] = {
+                "steps": steps, "seconds_per_step": self.plan["storm_seconds"],
+                "processes": self.args.storm_processes, "best_zero_loss_rate": best,
+                "best_kept_up_rate": kept_up, "kept_up_drain_s": KEPT_UP_DRAIN_S,
+                "target_rate": CAPACITY_TARGET_RATE, "met": best >= CAPACITY_TARGET_RATE,
+                "generator_limited": bool(steps) and not steps[-1]["generator_reached_rate"] and steps[-1]["lost"] == 0,
+            }
+        finally:
+            agent.stop()
+        return out
+
+    # ---- decode microbenchmark --------------------------------------------------------------------------------
+
+    def decode_bench(self):
+        if "decode" in self.skips:
+            return {"skipped": self.skips["decode"]}
+        log("decode microbenchmark")
+        p = subprocess.run([str(self.decode), "--benchmark_format=json",
+                            f"--benchmark_min_time={self.plan['decode_min_time']}"],
+                           capture_output=True, text=True, timeout=600)
+        if p.returncode != 0:
+            raise BenchError(f"{self.decode.name} exited {p.returncode}: {p.stderr.strip()[-500:]}")
+        data = json.loads(p.stdout)
+        benches = {}
+        for b in data["benchmarks"]:
+            if b.get("error_occurred"):
+                raise BenchError(f"{b['name']}: {b.get('error_message')}")
+            benches[b["name"]] = {"items_per_second": b["items_per_second"],
+                                  "ns_per_record": b["real_time"] if b.get("time_unit") == "ns" else None}
+        slowest = min(v["items_per_second"] for v in benches.values())
+        return {"benchmarks": benches, "slowest_per_s": slowest, "target_per_s": DECODE_TARGET_PER_S,
+                "met": slowest >= DECODE_TARGET_PER_S}
+
+    # ---- facts, report -----------------------------------------------------------------------------------------
+
+    def machine(self):
+        cpu = "unknown"
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = 0
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+        version = subprocess.run([str(self.credwatch), "version"], capture_output=True, text=True).stdout.strip()
+        return {"host": platform.node(), "kernel": platform.release(), "cpu": cpu, "cpus": os.cpu_count(),
+                "memory_gib": round(mem_kb / 2**20, 1), "credwatch": version.splitlines()[0] if version else "",
+                "load_average_start": os.getloadavg()}
+
+    def run(self):
+        self.check_tools()
+        self.make_fixtures()
+        started = time.time()
+        report = {"suite": "credwatch-bench", "mode": self.mode, "rounds": self.rounds, "workload_cpu": self.pin_cpu,
+                  "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                  "machine": self.machine()}
+        log(f"{self.mode} run, {self.rounds} round(s), work dir {self.workdir}")
+        report["workloads"], report["agent_during_overhead"] = self.overhead()
+        report["capacity"] = self.capacity()
+        report["decode"] = self.decode_bench()
+        report["hook_families"] = self.families
+        report["skipped"] = self.skips
+        report["load_by_run"] = self.load_by_run
+        report["machine"]["load_average_end"] = os.getloadavg()
+        report["duration_s"] = round(time.time() - started, 1)
+        if max(report["machine"]["load_average_start"][0], report["machine"]["load_average_end"][0]) > 1.0:
+            self.notes.append("the machine was busy (1-min load average above 1): ratios are noisy, see the spreads")
+        report["notes"] = self.notes
+        return report
+
+    def cleanup(self):
+        if self.redis:
+            self.redis.stop()
+        if self.args.keep:
+            log(f"kept the work dir {self.workdir}")
+        else:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def fmt(v, unit):
+    if v is None:
+        return "-"
+    if unit == "req/s" or v >= 10_000:
+        return f"{v:,.0f}"
+    return f"{v:,.1f}" if v >= 100 else f"{v:,.2f}"
+
+
+def print_table(report):
+    m = report["machine"]
+    pin = report["workload_cpu"]
+    print(f"\ncredwatch benchmark ({report['mode']}, {report['rounds']} rounds, {report['duration_s']} s; "
+          + (f"loop and exec workloads on CPU {pin})" if pin is not None else "workloads not pinned)"))
+    print(f"machine: {m['host']}, {m['cpu']} x{m['cpus']}, {m['memory_gib']} GiB, kernel {m['kernel']}, "
+          f"load {m['load_average_start'][0]:.2f} -> {m['load_average_end'][0]:.2f}")
+    fams = report.get("hook_families") or {}
+    print("hook families: " + (", ".join(f"{k} ({v})" for k, v in fams.items()) or "unknown (agent never started)"))
+    print()
+    hdr = f"{'workload':<36} {'unit':<6} {'without [min-max]':<26} {'with agent [min-max]':<26} " \
+          f"{'ratio':>6} {'target':>7} {'met':<4} {'bpftrace':>10} {'ratio':>6}"
+    print(hdr)
+    print("-" * len(hdr))
+    for name, label, unit, better, target in WORKLOADS:
+        w = report["workloads"][name]
+        if "skipped" in w:
+            print(f"{label:<36} SKIPPED: {w['skipped']}")
+            continue
+        span = lambda s: f"{fmt(s['median'], unit)} [{fmt(s['min'], unit)}-{fmt(s['max'], unit)}]"
+        tgt = ("<=" if better == "lower" else ">=") + f"{target:.2f}"
+        peer = w.get("peer")
+        peer_ratio = f"{w['peer_ratio']:.2f}" if peer else "-"
+        print(f"{label:<36} {unit:<6} {span(w['none']):<26} {span(w['agent']):<26} {w['ratio']:>6.2f} {tgt:>7} "
+              f"{'yes' if w['met'] else 'NO':<4} {fmt(peer['median'], unit) if peer else '-':>10} {peer_ratio:>6}")
+    a = report.get("agent_during_overhead", {})
+    if a.get("agent_cpu_share_median") is not None:
+        lost = a.get("agent_lost")
+        print(f"\nagent during the overhead rounds: {100 * a['agent_cpu_share_median']:.0f}% of a core (median), "
+              f"{'unknown' if lost is None else lost} record(s) lost")
+    cap = report["capacity"]
+    print("\nagent capacity")
+    if "skipped" in cap:
+        print(f"  SKIPPED: {cap['skipped']}")
+    else:
+        lat = cap["latency"]
+        if lat["p99_ms"] is not None:
+            print(f"  open -> event row: p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms, max {lat['max_ms']:.1f} ms"
+                  f" ({lat['samples']} samples, {lat['timeouts']} timed out)   target p99 <= {lat['target_p99_ms']:.0f} ms"
+                  f"   met: {'yes' if lat['met'] else 'NO'}")
+        else:
+            print(f"  open -> event row: no event arrived ({lat['timeouts']} timeouts)   met: NO")
+        t = cap["throughput"]
+        print(f"  secret-open storm ({t['processes']} processes, {t['seconds_per_step']} s per step):")
+        for s in t["steps"]:
+            cpu = f"{100 * s['agent_cpu_share']:.0f}%" if s["agent_cpu_share"] is not None else "-"
+            print(f"    target {s['target_rate']:>8,}/s  achieved {s['achieved_rate']:>9,.0f}/s  recorded "
+                  f"{s['recorded']:>9,}/{s['opens']:<9,} lost {s['lost']:>8,}  drain {s['drain_s']:>5.1f} s  "
+                  f"agent CPU {cpu:>4}  kept up: {'yes' if s['kept_up'] else 'no'}")
+        print(f"  highest zero-loss rate: {t['best_zero_loss_rate']:,.0f}/s   target >= {t['target_rate']:,}/s   "
+              f"met: {'yes' if t['met'] else 'NO'}"
+              + ("   (limited by the load generator on this machine)" if t["generator_limited"] else ""))
+        print(f"  highest rate kept up in real time (rows in the database <= {t['kept_up_drain_s']:.0f} s after the "
+              f"storm): {t['best_kept_up_rate']:,.0f}/s")
+    d = report["decode"]
+    print("\ndecode microbenchmark (one core)")
+    if "skipped" in d:
+        print(f"  SKIPPED: {d['skipped']}")
+    else:
+        for name, b in d["benchmarks"].items():
+            print(f"  {name:<20} {b['items_per_second']:>14,.0f} records/s")
+        print(f"  slowest {d['slowest_per_s']:,.0f}/s   target >= {d['target_per_s']:,}/s   "
+              f"met: {'yes' if d['met'] else 'NO'}")
+    others = {k: v for k, v in report["skipped"].items() if k in ("peer",)}
+    for k, v in others.items():
+        print(f"\nskipped {k}: {v}")
+    for n in report["notes"]:
+        print(f"note: {n}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description="credwatch benchmark suite (run via bench/run.sh)")
+    ap.add_argument("--rounds", type=int, help="rounds of without/with/peer (default 5, quick 2)")
+    ap.add_argument("--quick", action="store_true", help="short run (about 3 minutes)")
+    ap.add_argument("--out", help="JSON report path (default bench/results/<timestamp>.json)")
+    ap.add_argument("--build-dir", default=str(REPO_DIR / "build-bench"), help="CMake build dir with the binaries")
+    ap.add_argument("--storm-processes", type=int, default=4, help="processes in the secret-open storm (default 4)")
+    ap.add_argument("--skip", default="", help="comma-separated: " + ",".join(w[0] for w in WORKLOADS) +
+                    ",peer,capacity,decode")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary work dir (logs, databases)")
+    ap.add_argument("--no-pin", action="store_true", help="do not pin the single-process workloads to one CPU")
+    args = ap.parse_args()
+    args.skip = [s for s in args.skip.split(",") if s]
+    known = {w[0] for w in WORKLOADS} | {"peer", "capacity", "decode"}
+    if unknown := [s for s in args.skip if s not in known]:
+        ap.error(f"--skip: unknown name(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    if args.rounds is not None and args.rounds < 1:
+        ap.error("--rounds must be at least 1")
+    if os.geteuid() != 0:
+        ap.error("must run as root (the agent loads BPF programs)")
+
+    suite = Suite(args)
+    # SIGTERM unwinds like Ctrl-C, so the agent, bpftrace and redis this suite started are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        report = suite.run()
+    except BenchError as e:
+        log(f"failed: {e}")
+        return 1
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 130
+    finally:
+        suite.cleanup()
+    out = Path(args.out) if args.out else BENCH_DIR / "results" / (time.strftime("%Y%m%d-%H%M%S") + ".json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print_table(report)
+    print(f"\nJSON: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
