@@ -10,7 +10,7 @@ packages=(
   libcli11-dev libspdlog-dev libsqlite3-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev
   nlohmann-json3-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
   # tests: workloads, fixtures, containers, manifest validation, benchmarks
-  python3 curl openssh-client iproute2 procps podman runc debootstrap
+  python3 curl openssh-client iproute2 procps podman runc debootstrap busybox-static
   redis-server redis-tools bpftrace hyperfine
 )
 # Node.js (for validating Kubernetes manifests offline) may already come from another source, such as
