@@ -8,7 +8,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from credwatch_e2e import E2ETestCase, credwatch, events, main  # noqa: E402
+from credwatch_e2e import TOOLS, E2ETestCase, credwatch, events, main  # noqa: E402
 
 # Planted values: each must end up fingerprinted and appear nowhere in what credwatch writes.
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYPLANTEDAWS1"
@@ -131,6 +131,90 @@ class CredentialInventory(E2ETestCase):
                 self.assertNotIn(value, text, "a planted secret value appears in credwatch's output or logs")
             for path, blob in zip(files, blobs):
                 self.assertNotIn(value.encode(), blob, f"a planted secret value is stored in {path}")
+            # Encoded forms too: a value must not slip through as base64 (standard or URL-safe).
+            for encoded in {base64.b64encode(value.encode()).rstrip(b"=")[:24],
+                            base64.urlsafe_b64encode(value.encode()).rstrip(b"=")[:24]}:
+                for text in outputs:
+                    self.assertNotIn(encoded.decode(), text, "a planted secret value appears base64-encoded")
+                for path, blob in zip(files, blobs):
+                    self.assertNotIn(encoded, blob, f"a planted secret value is stored base64-encoded in {path}")
+
+
+GETENV_SECRET = "planted-getenv-secret-0a9f3c77e1"
+
+
+class EnvironmentAccess(E2ETestCase):
+    def test_exec_environment_blocks_and_getenv_filtering(self):
+        probe = os.path.join(TOOLS, "getenv_probe")
+        if not os.path.exists(probe):
+            self.skipTest(f"getenv_probe not built ({probe})")
+        agent = self.start_agent(config="env:\n  reads: {scope: all}\n")
+        # Many variables (several 4 KiB pieces) and a long value before the secret one: it is still found.
+        env = {"PATH": os.environ["PATH"], "HOME": "/root"}
+        for i in range(300):
+            env[f"FILLER_{i:03d}"] = "x" * 40
+        env["LONG_HARMLESS"] = "y" * 6000
+        env["AWS_SECRET_ACCESS_KEY"] = GETENV_SECRET
+        r = subprocess.run([probe, "AWS_SECRET_ACCESS_KEY", "HOME", "FILLER_001"], env=env, capture_output=True,
+                           text=True, check=True)
+        self.assertIn("AWS_SECRET_ACCESS_KEY=set", r.stdout)
+        # A shell start-up: hundreds of getenv calls for harmless names, none of which may be reported.
+        subprocess.run(["bash", "-c", "true"], env=env, check=True)
+        time.sleep(1.5)
+
+        execs = [e for e in events(agent.db, "--kind", "env_exec")
+                 if e["details"]["name"] == "AWS_SECRET_ACCESS_KEY" and e["process"]["comm"] == "getenv_probe"]
+        self.assertEqual(len(execs), 1, execs)
+        self.assertRegex(execs[0]["credential"], r"^cw_[0-9a-f]{16}$")
+        reads = [e for e in events(agent.db, "--kind", "env_read") if e["process"]["comm"] == "getenv_probe"]
+        self.assertEqual([e["details"]["name"] for e in reads], ["AWS_SECRET_ACCESS_KEY"], reads)
+        self.assertEqual(reads[0]["details"]["function"], "getenv")
+        self.assertEqual(reads[0]["credential"], execs[0]["credential"])
+        bash_reads = [e for e in events(agent.db, "--kind", "env_read") if e["process"]["comm"] == "bash"]
+        self.assertEqual(bash_reads, [])
+        # bash started with the secret too: recorded at exec, and its start-up lookups of it (if any) only.
+        self.assertTrue(any(e["process"]["comm"] == "bash" for e in events(agent.db, "--kind", "env_exec")))
+        code, _ = agent.stop()
+        self.assertEqual(code, 0)
+        outputs = [agent.read_log(), credwatch("events", "--format", "jsonl", "--limit", "0", db=agent.db).stdout]
+        for text in outputs:
+            self.assertNotIn(GETENV_SECRET, text)
+        for path in glob.glob(agent.db + "*"):
+            with open(path, "rb") as f:
+                self.assertNotIn(GETENV_SECRET.encode(), f.read(), path)
+
+
+    def test_each_snooping_path_is_recorded(self):
+        agent = self.start_agent()
+        target = subprocess.Popen(["sleep", "30"], env={"PATH": os.environ["PATH"], "API_TOKEN": GETENV_SECRET})
+        self.addCleanup(target.kill)
+        pid = target.pid
+        subprocess.run(["cat", f"/proc/{pid}/environ"], capture_output=True, check=True)
+        subprocess.run(["head", "-c", "1", f"/proc/{pid}/maps"], capture_output=True, check=True)
+        snoop = ("import ctypes, sys\n"
+                 "libc = ctypes.CDLL(None, use_errno=True)\n"
+                 "pid = int(sys.argv[1])\n"
+                 "class iovec(ctypes.Structure):\n"
+                 "    _fields_ = [('base', ctypes.c_void_p), ('len', ctypes.c_size_t)]\n"
+                 "buf = ctypes.create_string_buffer(16)\n"
+                 "local = iovec(ctypes.cast(buf, ctypes.c_void_p), 16)\n"
+                 "remote = iovec(0x1000, 16)\n"
+                 "libc.process_vm_readv(pid, ctypes.byref(local), 1, ctypes.byref(remote), 1, 0)\n"
+                 "libc.ptrace(16, pid, 0, 0)\n"   # PTRACE_ATTACH
+                 "libc.ptrace(17, pid, 0, 0)\n")  # PTRACE_DETACH
+        subprocess.run(["python3", "-c", snoop, str(pid)], check=True)
+        time.sleep(1.5)
+        found = [e for e in events(agent.db, "--kind", "proc_snoop") if e["details"].get("target_pid") == pid]
+        methods = {e["details"]["method"] for e in found}
+        self.assertTrue({"environ", "maps", "process_vm_readv", "ptrace"} <= methods, found)
+        ptrace = next(e for e in found if e["details"]["method"] == "ptrace")
+        self.assertEqual(ptrace["details"].get("request_name"), "PTRACE_ATTACH", ptrace)
+        self.assertEqual(next(e for e in found if e["details"]["method"] == "environ")["details"]["target_comm"],
+                         "sleep")
+        code, _ = agent.stop()
+        self.assertEqual(code, 0)
+        with open(agent.log_path) as f:
+            self.assertNotIn(GETENV_SECRET, f.read())
 
 
 if __name__ == "__main__":
