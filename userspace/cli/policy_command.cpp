@@ -107,6 +107,22 @@ int run_recommend(const RecommendArgs &args) {
   return 0;
 }
 
+void add_recommend_options(CLI::App *recommend) {
+  auto args = std::make_shared<RecommendArgs>();
+  recommend->add_option("--db", args->db, "Database path (default: $CREDWATCH_DB or /var/lib/credwatch/credwatch.db)");
+  recommend->add_option("--identity", args->identity, "The identity's SPIFFE ID (exact)")->required();
+  recommend->add_option("--since", args->since, "Observation window: a duration ago (7d) or RFC 3339")
+      ->capture_default_str();
+  recommend->add_option("--name", args->name, "metadata.name (default: derived from the identity)");
+  recommend->add_option("--credential-action", args->credential_action, "alert, revoke or kill")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"alert", "revoke", "kill"}));
+  recommend->add_option("--egress-action", args->egress_action, "alert, revoke, kill or block")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"alert", "revoke", "kill", "block"}));
+  recommend->callback([args] { throw CLI::RuntimeError(run_recommend(*args)); });
+}
+
 }  // namespace
 
 void add_policy_command(CLI::App &app) {
@@ -121,21 +137,10 @@ void add_policy_command(CLI::App &app) {
       ->check(CLI::ExistingFile);
   check->callback([paths, config] { throw CLI::RuntimeError(run_check(*paths, *config)); });
 
-  auto args = std::make_shared<RecommendArgs>();
-  auto *recommend = cmd->add_subcommand(
-      "recommend", "Print the least-privilege CredentialPolicy for what an identity was seen to use");
-  recommend->add_option("--db", args->db, "Database path (default: $CREDWATCH_DB or /var/lib/credwatch/credwatch.db)");
-  recommend->add_option("--identity", args->identity, "The identity's SPIFFE ID (exact)")->required();
-  recommend->add_option("--since", args->since, "Observation window: a duration ago (7d) or RFC 3339")
-      ->capture_default_str();
-  recommend->add_option("--name", args->name, "metadata.name (default: derived from the identity)");
-  recommend->add_option("--credential-action", args->credential_action, "alert, revoke or kill")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"alert", "revoke", "kill"}));
-  recommend->add_option("--egress-action", args->egress_action, "alert, revoke, kill or block")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"alert", "revoke", "kill", "block"}));
-  recommend->callback([args] { throw CLI::RuntimeError(run_recommend(*args)); });
+  add_recommend_options(cmd->add_subcommand(
+      "recommend", "Print the least-privilege CredentialPolicy for what an identity was seen to use"));
+  // Also at the top level: `credwatch recommend`, as users of the report reach for it.
+  add_recommend_options(app.add_subcommand("recommend", "Same as `credwatch policy recommend`"));
 }
 
 }  // namespace credwatch

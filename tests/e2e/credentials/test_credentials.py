@@ -184,6 +184,34 @@ class EnvironmentAccess(E2ETestCase):
                 self.assertNotIn(GETENV_SECRET.encode(), f.read(), path)
 
 
+    def test_report_shows_granted_but_unused_credentials(self):
+        probe = os.path.join(TOOLS, "getenv_probe")
+        if not os.path.exists(probe):
+            self.skipTest(f"getenv_probe not built ({probe})")
+        agent = self.start_agent(config="env:\n  reads: {scope: all}\n")
+        secret = self.make_secret("home/jo/.pgpass", "db.example.test:5432:app:jo:report-e2e-pw\n")
+        env = {"PATH": os.environ["PATH"], "STRIPE_SECRET_KEY": "sk_live_reporte2e0123456789abcdef",
+               "GITHUB_TOKEN": "ghp_ReportE2eToken0123456789abcdefABCDEF"}
+        # Started with two secrets, looks up one of them, reads a secret file.
+        subprocess.run([probe, "GITHUB_TOKEN"], env=env, check=True, capture_output=True)
+        subprocess.run(["cp", secret, os.devnull], check=True)
+        time.sleep(1.5)
+        report = json.loads(credwatch("report", "--format", "json", "--window", "1h", db=agent.db).stdout)
+        self.assertTrue(report["complete"], report)
+        probe_id = next(i for i in report["identities"] if i["identity"].endswith("/getenv_probe"))
+        granted = {c["granted_as"]: c for c in probe_id["credentials"]}
+        self.assertEqual(set(granted), {"env GITHUB_TOKEN", "env STRIPE_SECRET_KEY"}, probe_id)
+        self.assertTrue(granted["env GITHUB_TOKEN"]["used"])
+        self.assertFalse(granted["env STRIPE_SECRET_KEY"]["used"])
+        self.assertEqual(probe_id["unused"], 1)
+        cp = next(i for i in report["identities"] if i["identity"].endswith("/cp"))
+        self.assertEqual([(c["granted_as"], c["used"]) for c in cp["credentials"]], [(f"file {secret}", True)])
+        table = credwatch("report", "--window", "1h", db=agent.db).stdout
+        self.assertIn("never", table)
+        self.assertIn("no records were lost", table)
+        code, _ = agent.stop()
+        self.assertEqual(code, 0)
+
     def test_each_snooping_path_is_recorded(self):
         agent = self.start_agent()
         target = subprocess.Popen(["sleep", "30"], env={"PATH": os.environ["PATH"], "API_TOKEN": GETENV_SECRET})
