@@ -274,7 +274,7 @@ void Agent::Impl::start() {
     start_detection();
     detection = std::make_unique<DetectionStage>(
         DetectionStage::Deps{*engine, *processes, *credentials, *identities, *writer, metrics, outbox.get(),
-                             config.node_name},
+                             config.node_name, &feed},
         max_id("alerts") + 1);
     detection->load_baselines(*db);
     start_enforcement(cgroup_root);

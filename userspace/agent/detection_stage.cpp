@@ -152,6 +152,7 @@ void DetectionStage::deliver(AlertUpdate &update, const Event *cause) {
   if (update.kind != AlertUpdate::Kind::New) return;  // repeats update the row; receivers got the first
   ++alerts_raised_;
   d_.metrics.alerts(alert.rule, to_string(alert.severity)).inc();
+  if (d_.feed) d_.feed->print(alert);
   detect_log()->warn("alert {} [{}] {} {}: {}", alert.id, to_string(alert.severity), alert.rule, alert.identity,
                      alert.summary);
   if (d_.outbox) {

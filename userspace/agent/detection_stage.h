@@ -7,6 +7,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "agent/live_feed.h"
 #include "correlate/credential_inventory.h"
 #include "detect/detection_engine.h"
 #include "enrich/process_table.h"
@@ -30,6 +31,7 @@ class DetectionStage {
     AgentMetrics &metrics;
     Outbox *outbox = nullptr;  // no webhooks configured: alerts are stored only
     std::string node;
+    LiveFeed *feed = nullptr;
   };
 
   // What kill and block may touch, and how they are applied.

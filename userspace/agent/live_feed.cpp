@@ -79,6 +79,15 @@ std::string LiveFeed::format(const Event &ev, bool colour) {
   return std::string(kind_colour(ev.kind)) + line + "\033[0m";
 }
 
+void LiveFeed::print(const Alert &a) {
+  if (!enabled_) return;
+  const char *colour = a.severity >= Severity::High ? "\033[1;31m" : "\033[1;33m";
+  fprintf(out_, "%s%s  ALERT %-8s %s  %s: %s%s\n", colour_ ? colour : "", format_clock(a.time_ns).c_str(),
+          std::string(to_string(a.severity)).c_str(), a.rule.c_str(), a.identity.c_str(), a.summary.c_str(),
+          colour_ ? "\033[0m" : "");
+  fflush(out_);
+}
+
 void LiveFeed::print(const Event &ev) {
   if (!enabled_) return;
   std::string line = format(ev, colour_);

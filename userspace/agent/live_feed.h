@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <string>
 
+#include "model/alert.h"
 #include "model/event.h"
 
 namespace credwatch {
@@ -13,6 +14,8 @@ class LiveFeed {
   // Prints to out when enabled; colour only when out is a terminal.
   LiveFeed(FILE *out, bool enabled);
   void print(const Event &ev);
+  // A new alert, on its own highlighted line.
+  void print(const Alert &alert);
   bool enabled() const { return enabled_; }
 
   // The line without colour codes (for tests).

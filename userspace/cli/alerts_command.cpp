@@ -1,6 +1,8 @@
 // `credwatch alerts` lists the detectors' findings; `credwatch baselines` shows, exports and resets what each
 // identity's learning window recorded.
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -26,6 +28,7 @@ struct AlertsArgs {
   int64_t id = 0;
   size_t limit = 1000;
   std::string format = "table";
+  bool follow = false;
 };
 
 const char *severity_colour(const std::string &severity) {
@@ -45,6 +48,40 @@ int run_alerts(const AlertsArgs &args) {
   if (args.id) filter.id = args.id;
   filter.limit = args.limit;
   auto alerts = query_alerts(db, filter);
+  if (args.follow) {
+    // Newest last, then every new alert as it is stored: JSON lines for machines, one line each for people.
+    auto line = [&](const StoredAlert &a) {
+      if (args.format == "table")
+        printf("%s%s  %-8s  %-32s  %s  %s%s\n", stdout_wants_colour() ? severity_colour(a.severity) : "",
+               format_rfc3339(a.last_seen_ns).substr(0, 19).c_str(), a.severity.c_str(), a.rule.c_str(),
+               a.identity.c_str(), a.summary.c_str(), stdout_wants_colour() ? "\033[0m" : "");
+      else
+        printf("%s\n", a.body.dump().c_str());
+      fflush(stdout);
+    };
+    int64_t last = 0;
+    for (auto it = alerts.rbegin(); it != alerts.rend(); ++it) {
+      line(*it);
+      last = std::max(last, it->id);
+    }
+    if (last == 0) {
+      auto max_id = db.prepare("SELECT COALESCE(MAX(id), 0) FROM alerts");
+      max_id.step();
+      last = max_id.int64(0);
+    }
+    install_stop_handlers();
+    filter.since.reset();
+    filter.limit = 0;
+    while (!stop_requested()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      filter.after_id = last;
+      for (const auto &a : query_alerts(db, filter)) {
+        line(a);
+        last = a.id;
+      }
+    }
+    return 0;
+  }
   if (args.format == "jsonl") {
     for (const auto &a : alerts) printf("%s\n", a.body.dump().c_str());
     return 0;
@@ -111,7 +148,7 @@ void add_alerts_command(CLI::App &app) {
   cmd->add_option("--db", args->db, "Database path (default: $CREDWATCH_DB or /var/lib/credwatch/credwatch.db)");
   cmd->add_option("--since", args->since, "Only alerts seen since: a duration ago (1h, 7d) or RFC 3339 time");
   cmd->add_option("--rule", args->rule, "Only rules matching this glob, e.g. 'escalation.*'");
-  cmd->add_option("--min-severity", args->min_severity, "info, low, medium, high or critical")
+  cmd->add_option("--min-severity,--severity", args->min_severity, "Only this severity and above: info, low, medium, high or critical")
       ->check(CLI::IsMember({"info", "low", "medium", "high", "critical"}));
   cmd->add_option("--identity", args->identity, "Only alerts about this identity (glob allowed)");
   cmd->add_option("--credential", args->credential, "Only alerts about this credential id (prefix)");
@@ -120,6 +157,7 @@ void add_alerts_command(CLI::App &app) {
   cmd->add_option("--format", args->format, "table, json or jsonl")
       ->capture_default_str()
       ->check(CLI::IsMember({"table", "json", "jsonl"}));
+  cmd->add_flag("-f,--follow", args->follow, "Keep printing new alerts as the agent raises them");
   cmd->callback([args] { throw CLI::RuntimeError(run_alerts(*args)); });
 
   auto db = std::make_shared<std::string>();

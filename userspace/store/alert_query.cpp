@@ -55,7 +55,11 @@ std::vector<StoredAlert> query_alerts(Database &db, const AlertFilter &f) {
     sql += " AND id = ?";
     binds.emplace_back(*f.id);
   }
-  sql += " ORDER BY last_seen_ns DESC, id DESC";
+  if (f.after_id) {
+    sql += " AND id > ?";
+    binds.emplace_back(*f.after_id);
+  }
+  sql += f.after_id ? " ORDER BY id ASC" : " ORDER BY last_seen_ns DESC, id DESC";
   if (f.limit) sql += " LIMIT " + std::to_string(f.limit);
   auto stmt = db.prepare(sql);
   bind_all(stmt, binds);

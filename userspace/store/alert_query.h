@@ -20,6 +20,7 @@ struct AlertFilter {
   std::optional<std::string> identity;  // glob
   std::optional<std::string> credential;  // id prefix
   std::optional<int64_t> id;
+  std::optional<int64_t> after_id;      // follow mode: only alerts with a larger id, oldest first
   size_t limit = 1000;                  // newest first; 0 = all
 };
 

@@ -102,6 +102,10 @@ webhooks:
         receiver = Receiver(self.workdir, self.secret_file)
         self.addCleanup(receiver.stop)
         agent = self.start_agent(config=self.config(receiver), extra_args=["--policy", self.policy])
+        follower = subprocess.Popen([BINARY, "alerts", "--follow", "--format", "jsonl", "--db", agent.db],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: follower.poll() is None and follower.kill())
+        time.sleep(0.5)
         git = self.make_secret("home/frank/.git-credentials", f"https://frank:{PLANTED}@git.example.test\n")
 
         # Used outside policy (cat may read only service-account tokens), with revoke as the policy's action.
@@ -144,6 +148,14 @@ webhooks:
         exfil = next(a for a in found if a["rule"] == "escalation.exfil_chain")
         self.assertIn(str(listener.port), json.dumps(exfil["details"]))
         self.assertEqual(exfil["credential"]["id"], policy_alert["credential"]["id"])
+
+        # alerts --follow printed each new alert once, as it was stored.
+        follower.send_signal(signal.SIGINT)
+        followed, _ = follower.communicate(timeout=10)
+        followed_ids = [json.loads(line)["id"] for line in followed.splitlines() if line.strip()]
+        self.assertEqual(len(followed_ids), len(set(followed_ids)))
+        self.assertIn(policy_alert["id"], followed_ids)
+        self.assertIn(exfil["id"], followed_ids)
 
         # The table and filters.
         table = credwatch("alerts", "--min-severity", "high", db=agent.db).stdout
