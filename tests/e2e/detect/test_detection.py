@@ -438,5 +438,106 @@ class Enforcement(E2ETestCase):
         self.assertEqual(code, 0)
 
 
+def b64url(text):
+    import base64
+    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+
+
+class PodScenarios(E2ETestCase):
+    """Attacks played by real processes in Kubernetes-shaped cgroups, each asserting exactly the alerts expected."""
+
+    def setUp(self):
+        super().setUp()
+        self.root = cgroup2_root()
+        if not self.root:
+            self.skipTest("no cgroup v2 mount")
+        self.kubelet = os.path.join(self.workdir, "kubelet")
+
+    def pod(self, ns, name, sa):
+        import uuid
+        pod_uid = str(uuid.uuid4())
+        vol = os.path.join(self.kubelet, "pods", pod_uid, "volumes", "kubernetes.io~projected", "kube-api-access-z")
+        os.makedirs(vol)
+        claims = {"iss": "https://kubernetes.default.svc", "sub": f"system:serviceaccount:{ns}:{sa}",
+                  "exp": int(time.time()) + 3600, "iat": int(time.time()),
+                  "kubernetes.io": {"namespace": ns, "pod": {"name": name, "uid": pod_uid},
+                                    "serviceaccount": {"name": sa, "uid": str(uuid.uuid4())}}}
+        token = f"{b64url(json.dumps({'alg': 'RS256'}))}.{b64url(json.dumps(claims))}.c2ln"
+        with open(os.path.join(vol, "token"), "w") as f:
+            f.write(token)
+        cg = os.path.join(self.root, "kubepods.slice", "kubepods-besteffort.slice",
+                          f"kubepods-besteffort-pod{pod_uid.replace('-', '_')}.slice",
+                          f"cri-containerd-{uuid.uuid4().hex}{uuid.uuid4().hex}.scope")
+        os.makedirs(cg)
+
+        def remove():
+            path = cg
+            for _ in range(3):
+                try:
+                    os.rmdir(path)
+                except OSError:
+                    return
+                path = os.path.dirname(path)
+        self.addCleanup(remove)
+        return cg, os.path.join(vol, "token")
+
+    def run_in(self, cg, argv, **kwargs):
+        return subprocess.run(["sh", "-c", f'echo $$ > {cg}/cgroup.procs && exec "$@"', "sh", *argv],
+                              capture_output=True, text=True, timeout=30, **kwargs)
+
+    def rules(self, db):
+        return sorted(a["rule"] for a in alerts(db))
+
+    def test_two_pods_sharing_one_aws_key_and_a_token_read_then_setuid_zero(self):
+        agent = self.start_agent(config=f"kubelet_root: {self.kubelet}\n"
+                                        "detection:\n  environments: {'prod-*': production, 'dev-*': development}\n")
+        aws = self.make_secret("shared/.aws/credentials",
+                               "[default]\naws_access_key_id = AKIASHAREDPODS000001\naws_secret_access_key = s3cr3t\n")
+        prod, _ = self.pod("prod-payments", "api-1", "api")
+        dev, _ = self.pod("dev-payments", "api-1", "api")
+        for cg in (prod, dev):
+            self.assertEqual(self.run_in(cg, ["cat", aws]).returncode, 0)
+        deadline = time.time() + 15
+        while set(self.rules(agent.db)) < {"reuse.shared_credential", "reuse.cross_environment"} and \
+                time.time() < deadline:
+            time.sleep(0.3)
+        found = alerts(agent.db)
+        self.assertEqual(sorted(a["rule"] for a in found), ["reuse.cross_environment", "reuse.shared_credential"],
+                         json.dumps(found, indent=1)[:3000])
+        shared = next(a for a in found if a["rule"] == "reuse.shared_credential")
+        self.assertEqual(shared["credential"]["descriptor"].get("access_key_id"), "AKIASHAREDPODS000001")
+
+        # A pod reads its token, then a process of it becomes root: a privilege change, and nothing else new.
+        worker, token = self.pod("ops", "runner-1", "runner")
+        script = (f"import os\nopen({token!r}).read()\nos.setresuid(1000, 1000, 0)\nos.setresuid(0, 0, 0)\n")
+        self.assertEqual(self.run_in(worker, ["python3", "-c", script]).returncode, 0)
+        deadline = time.time() + 15
+        while "escalation.privilege_change" not in self.rules(agent.db) and time.time() < deadline:
+            time.sleep(0.3)
+        found = alerts(agent.db)
+        new = [a for a in found if a["rule"] not in ("reuse.cross_environment", "reuse.shared_credential")]
+        self.assertEqual([a["rule"] for a in new], ["escalation.privilege_change"], json.dumps(new, indent=1)[:3000])
+        self.assertEqual(new[0]["identity"]["id"], "spiffe://cluster.local/ns/ops/sa/runner")
+        code, _ = agent.stop()
+        self.assertEqual(code, 0)
+
+    def test_the_quiet_twin_raises_nothing(self):
+        # The same activity without the attack: one pod reads its own key and token, drops privileges, connects
+        # where it always does. No policy, so no policy rules either.
+        agent = self.start_agent(config=f"kubelet_root: {self.kubelet}\n")
+        aws = self.make_secret("own/.aws/credentials",
+                               "[default]\naws_access_key_id = AKIAQUIETTWIN0000001\naws_secret_access_key = q\n")
+        cg, token = self.pod("prod-payments", "api-2", "api")
+        listener = Listener()
+        self.addCleanup(listener.close)
+        script = (f"import os, socket\nopen({aws!r}).read()\nopen({token!r}).read()\n"
+                  f"socket.create_connection(('127.0.0.1', {listener.port})).close()\nos.setresuid(1000, 1000, 1000)\n")
+        self.assertEqual(self.run_in(cg, ["python3", "-c", script]).returncode, 0)
+        time.sleep(2)
+        self.assertEqual(alerts(agent.db), [])
+        code, _ = agent.stop()
+        self.assertEqual(code, 0)
+
+
 if __name__ == "__main__":
     main()
