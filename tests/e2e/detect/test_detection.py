@@ -240,17 +240,35 @@ webhooks:
         time.sleep(1.5)
         code, _ = agent.stop()
         self.assertEqual(code, 0)
-        identity = "spiffe://cluster.local/node/" + os.uname().nodename + "/host/uid/0/python3.11"
         ids = [i["id"] for i in json.loads(credwatch("identities", "--format", "json", db=agent.db).stdout)
                if i["id"].split("/")[-1].startswith("python3")]
-        self.assertTrue(ids)
-        text = credwatch("policy", "recommend", "--identity", ids[0], db=agent.db).stdout
+        self.assertEqual(len(ids), 1, ids)
+        text = credwatch("recommend", "--identity", ids[0], db=agent.db).stdout
         self.assertIn(token, text)
-        self.assertIn(f'"{listener.port}"', text.replace("'", '"')) if "ports" in text else None
+        self.assertIn(str(listener.port), text)
         path = os.path.join(self.workdir, "recommended.yaml")
         with open(path, "w") as f:
             f.write(text)
         self.assertEqual(credwatch("policy", "check", path, check=False).returncode, 0, text)
+
+        # Replaying the same activity under the recommended policy raises no policy alert; stepping outside it does.
+        for suffix in ("", "-wal", "-shm"):  # a fresh store for the replay
+            if os.path.exists(agent.db + suffix):
+                os.rename(agent.db + suffix, agent.db + ".first" + suffix)
+        replay = self.start_agent(extra_args=["--policy", path])
+        subprocess.run(["python3", "-c", f"import socket; open({token!r}).read(); "
+                        f"socket.create_connection(('127.0.0.1', {listener.port})).close()"], check=True)
+        time.sleep(1.5)
+        self.assertEqual([a for a in alerts(replay.db) if a["rule"].startswith("policy.")], [])
+        other = self.make_secret("home/kim/.netrc", "machine m login kim password replay\n")
+        subprocess.run(["python3", "-c", f"open({other!r}).read()"], check=True)
+        deadline = time.time() + 10
+        while not any(a["rule"] == "policy.credential_not_allowed" for a in alerts(replay.db)) and \
+                time.time() < deadline:
+            time.sleep(0.3)
+        self.assertTrue(any(a["rule"] == "policy.credential_not_allowed" for a in alerts(replay.db)))
+        code, _ = replay.stop()
+        self.assertEqual(code, 0)
 
 
 def cgroup2_root():
@@ -518,6 +536,33 @@ class PodScenarios(E2ETestCase):
         new = [a for a in found if a["rule"] not in ("reuse.cross_environment", "reuse.shared_credential")]
         self.assertEqual([a["rule"] for a in new], ["escalation.privilege_change"], json.dumps(new, indent=1)[:3000])
         self.assertEqual(new[0]["identity"]["id"], "spiffe://cluster.local/ns/ops/sa/runner")
+        code, _ = agent.stop()
+        self.assertEqual(code, 0)
+
+    def test_a_new_credential_after_learning_and_an_expired_token(self):
+        agent = self.start_agent(config=f"kubelet_root: {self.kubelet}\ndetection:\n  learning_window: 2s\n")
+        cg, token = self.pod("batch", "job-1", "etl")
+        known = self.make_secret("a/.git-credentials", "https://u:known-e2e@git.example.test\n")
+        fresh = self.make_secret("b/.git-credentials", "https://u:fresh-e2e@git.example.test\n")
+        self.assertEqual(self.run_in(cg, ["cat", known]).returncode, 0)
+        time.sleep(2.5)  # the baseline is learned: `known` is in it
+        self.assertEqual(self.run_in(cg, ["cat", known]).returncode, 0)
+        self.assertEqual(alerts(agent.db), [])
+        self.assertEqual(self.run_in(cg, ["cat", fresh]).returncode, 0)
+        deadline = time.time() + 10
+        while "escalation.new_credential" not in self.rules(agent.db) and time.time() < deadline:
+            time.sleep(0.3)
+        self.assertEqual(self.rules(agent.db), ["escalation.new_credential"])
+        # A token whose exp has passed, used: an expired-credential alert.
+        expired = self.make_secret("c/secrets/kubernetes.io/serviceaccount/token",
+                                   f"{b64url(json.dumps({'alg': 'RS256'}))}."
+                                   f"{b64url(json.dumps({'sub': 'system:serviceaccount:batch:etl', 'exp': 1000000000}))}"
+                                   ".c2ln")
+        self.assertEqual(self.run_in(cg, ["cat", expired]).returncode, 0)
+        deadline = time.time() + 10
+        while "lifecycle.credential_expired_use" not in self.rules(agent.db) and time.time() < deadline:
+            time.sleep(0.3)
+        self.assertIn("lifecycle.credential_expired_use", self.rules(agent.db))
         code, _ = agent.stop()
         self.assertEqual(code, 0)
 
