@@ -239,6 +239,10 @@ void DetectionStage::maintain_enforcement(WallNs now, bool after_start) {
 void DetectionStage::load_baselines(Database &db) {
   size_t loaded = 0, bad = 0;
   for (const auto &stored : query_baselines(db, std::nullopt)) {
+    if (stored.reset_requested) {  // reset while no agent ran: it learns again
+      clear_baseline_reset(db, stored.identity);
+      continue;
+    }
     std::string error;
     auto baseline = IdentityBaseline::from_json(stored.body, &error);
     if (!baseline) {

@@ -172,7 +172,16 @@ void add_alerts_command(CLI::App &app) {
   auto reset_identity = std::make_shared<std::string>();
   auto *reset = baselines->add_subcommand("reset", "Forget baselines: the identities start learning again");
   reset->add_option("identity", *reset_identity, "Identity (glob allowed; '*' resets every baseline)")->required();
+  reset->add_option("--db", *db, "Database path (default: $CREDWATCH_DB or /var/lib/credwatch/credwatch.db)");
   reset->callback([db, reset_identity] { throw CLI::RuntimeError(run_baseline_reset(*db, *reset_identity)); });
+  auto *list = baselines->add_subcommand("list", "Same as `credwatch baselines`");
+  list->add_option("--identity", *identity, "Only this identity (glob allowed)");
+  list->add_option("--db", *db, "Database path (default: $CREDWATCH_DB or /var/lib/credwatch/credwatch.db)");
+  list->callback([db, identity] { throw CLI::RuntimeError(run_baselines(*db, *identity, "table")); });
+  auto *export_cmd = baselines->add_subcommand("export", "Print the baselines as a JSON document for import");
+  export_cmd->add_option("--identity", *identity, "Only this identity (glob allowed)");
+  export_cmd->add_option("--db", *db, "Database path (default: $CREDWATCH_DB or /var/lib/credwatch/credwatch.db)");
+  export_cmd->callback([db, identity] { throw CLI::RuntimeError(run_baselines(*db, *identity, "json")); });
   baselines->callback([baselines, db, identity, format] {
     if (baselines->get_subcommands().empty()) throw CLI::RuntimeError(run_baselines(*db, *identity, *format));
   });

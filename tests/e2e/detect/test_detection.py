@@ -566,6 +566,19 @@ class PodScenarios(E2ETestCase):
         code, _ = agent.stop()
         self.assertEqual(code, 0)
 
+        # The baseline was saved: listed, exported, and reset so that the next run learns it again.
+        etl = "spiffe://cluster.local/ns/batch/sa/etl"
+        exported = json.loads(credwatch("baselines", "export", "--identity", etl, db=agent.db).stdout)
+        self.assertEqual([b["identity"] for b in exported["baselines"]], [etl])
+        self.assertEqual(len(exported["baselines"][0]["credentials"]), 1)  # `known` only: learned in the window
+        self.assertIn("enforcing", credwatch("baselines", "list", db=agent.db).stdout)
+        credwatch("baselines", "reset", etl, db=agent.db)
+        again = self.start_agent(config=f"kubelet_root: {self.kubelet}\n")
+        code, _ = again.stop()
+        self.assertEqual(code, 0)
+        exported = json.loads(credwatch("baselines", "export", "--identity", etl, db=agent.db).stdout)
+        self.assertEqual(exported["baselines"], [])
+
     def test_the_quiet_twin_raises_nothing(self):
         # The same activity without the attack: one pod reads its own key and token, drops privileges, connects
         # where it always does. No policy, so no policy rules either.
