@@ -37,10 +37,10 @@ spec:
 
 
 class Receiver:
-    def __init__(self, workdir, secret_file):
+    def __init__(self, workdir, secret_file, *args):
         self.record = os.path.join(workdir, "received.jsonl")
         self.proc = subprocess.Popen([sys.executable, RECEIVER, "--port", "0", "--secret-file", secret_file,
-                                      "--record", self.record], stdout=subprocess.PIPE, text=True)
+                                      "--record", self.record, *args], stdout=subprocess.PIPE, text=True)
         self.port = int(self.proc.stdout.readline())
         self.url = f"http://127.0.0.1:{self.port}/hooks/credwatch"
 
@@ -193,6 +193,34 @@ webhooks:
                 self.assertNotIn(PLANTED.encode(), f.read(), path)
         for text in outputs:
             self.assertNotIn(PLANTED, text)
+
+    def test_a_slow_receiver_does_not_delay_recording(self):
+        receiver = Receiver(self.workdir, self.secret_file, "--delay", "4")
+        self.addCleanup(receiver.stop)
+        agent = self.start_agent(config=self.config(receiver), extra_args=["--policy", self.policy])
+        git = self.make_secret("home/lee/.git-credentials", "https://lee:slow-e2e@git.example.test\n")
+        sleepers = [subprocess.Popen(["sleep", "30"]) for _ in range(3)]
+        for p in sleepers:
+            self.addCleanup(p.kill)
+        started = time.time()
+        subprocess.run(["cat", git], capture_output=True, check=True)  # a revoke alert: a webhook for each sink
+        for p in sleepers:  # more alerts while the receiver is still busy with the first
+            subprocess.run(["cat", f"/proc/{p.pid}/environ"], capture_output=True, check=True)
+        marker = self.make_secret("home/lee/.netrc", "machine m login lee password marker\n")
+        subprocess.run(["cat", marker], capture_output=True, check=True)
+        # The last event is in the store well before the receiver could have answered even one request.
+        deadline = started + 3
+        recorded = False
+        while time.time() < deadline and not recorded:
+            recorded = any(e.get("path") == marker for e in json.loads(
+                credwatch("events", "--format", "json", "--kind", "file_open", db=agent.db).stdout))
+            time.sleep(0.1)
+        self.assertTrue(recorded, "events waited for the webhook receiver")
+        self.assertLess(time.time() - started, 3.5)
+        pending = json.loads(credwatch("outbox", "--pending", "--format", "json", db=agent.db).stdout)
+        self.assertTrue(pending, "the deliveries should still be waiting for the slow receiver")
+        code, _ = agent.stop()
+        self.assertEqual(code, 0)
 
     def test_policy_check_and_reload_keep_the_last_good_policy(self):
         broken = os.path.join(self.workdir, "broken.yaml")
