@@ -478,6 +478,14 @@ class Enforcement(E2ETestCase):
         self.assertTrue(killed)
         self.assertEqual(killed[0]["details"]["enforcement"]["action"], "kill")
         self.assertTrue(killed[0]["details"]["enforcement"]["applied"])
+        deadline = time.time() + 10
+        exits = []
+        while not exits and time.time() < deadline:
+            exits = json.loads(credwatch("events", "--format", "json", "--kind", "exit", "--pid", str(reader.pid),
+                                         db=agent.db).stdout)
+            time.sleep(0.2)
+        self.assertTrue(exits)
+        self.assertEqual(exits[-1]["details"]["signal"], signal.SIGKILL, exits[-1])
 
         # Never the agent's own workload: the same policy on the agent's identity is refused and says why.
         code, _ = agent.stop()
