@@ -23,6 +23,9 @@ std::shared_ptr<spdlog::logger> detect_log() {
 
 DetectionContext DetectionStage::context_for(const Event &ev) {
   DetectionContext ctx;
+  // Process lifecycle is the most frequent traffic and only feeds baselines (executables): skip the chain walk
+  // and the attribute copies no detector reads for it.
+  if (ev.kind == EventKind::Exec || ev.kind == EventKind::Fork || ev.kind == EventKind::Exit) return ctx;
   // The event's credentials as the inventory describes them, with the file or variable they came through.
   std::string path, env;
   if (const auto *open = std::get_if<FileOpenDetails>(&ev.details)) path = open->path;
