@@ -18,6 +18,7 @@ int main(int argc, char **argv) {
   credwatch::add_identities_command(app);
   credwatch::add_outbox_command(app);
   credwatch::add_policy_command(app);
+  credwatch::add_prune_command(app);
   credwatch::add_report_command(app);
   credwatch::add_stats_command(app);
   credwatch::add_version_command(app);

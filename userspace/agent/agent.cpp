@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -23,6 +24,7 @@
 #include "correlate/secret_reader.h"
 #include "credentials/env_secret_names.h"
 #include "credentials/fingerprint_key.h"
+#include "detect/detector.h"
 #include "enrich/proc_source.h"
 #include "enrich/process_table.h"
 #include "identity/cgroup_resolver.h"
@@ -36,6 +38,7 @@
 #include "sensor/kernel_features.h"
 #include "store/database.h"
 #include "store/event_writer.h"
+#include "store/retention.h"
 #include "version.h"
 
 extern "C" {
@@ -111,6 +114,7 @@ struct Agent::Impl {
   ReadinessState readiness;
   std::unique_ptr<MetricsServer> metrics_server;
   std::map<std::string, ProgramCounters> metered_counters;  // what the metrics were last told
+  PrunedRows metered_pruned;                                // likewise, for retention
 
   // Loss accounting between reports.
   std::map<std::string, ProgramCounters> last_counters;
@@ -232,6 +236,15 @@ void Agent::Impl::start() {
     metrics.store_batch_size().observe(static_cast<double>(items));
     metrics.store_write_seconds().observe(static_cast<double>(ns) / 1e9);
   });
+  if (config.retention_ns > 0) {
+    writer->set_retention({.retention_ns = config.retention_ns});
+    metrics.enable_store_retention(kPrunedTables);
+    log->info("retention {}: events, sensor counters, exited processes and finished webhook deliveries older than "
+              "that are pruned; alerts, credentials, identities and baselines are kept",
+              format_duration(config.retention_ns));
+  } else {
+    log->info("retention 0: the store keeps everything");
+  }
   readiness.set_store_writable(true, config.database);
 
   host_mnt_ns = host_mount_namespace();
@@ -390,6 +403,10 @@ void Agent::Impl::start_detection() {
     outbox_options.node = config.node_name;
     outbox_options.agent_version = std::string(kVersion);
     outbox_options.observer = &outbox_metrics;
+    // The store's retention covers finished deliveries too, so one setting rules both; 0 keeps them as well (a
+    // cutoff before any delivery existed; half of int64 so that now minus it cannot overflow).
+    outbox_options.retention_ns =
+        config.retention_ns > 0 ? config.retention_ns : std::numeric_limits<int64_t>::max() / 2;
     outbox = std::make_unique<Outbox>(config.database, config.webhooks, outbox_options);
     outbox->start();
     log->info("webhooks: {} sink(s){}", config.webhooks.sinks.size(), config.webhooks.dry_run ? " (dry run)" : "");
@@ -433,6 +450,14 @@ void Agent::Impl::update_metrics() {
   if (decode_errors > metered.value()) metered.inc(decode_errors - metered.value());
   metrics.identities_tracked().set(static_cast<double>(identities->cached_cgroups()));
   metrics.credentials_tracked().set(static_cast<double>(credentials->size()));
+  if (config.retention_ns > 0) {
+    PrunedRows pruned = writer->stats().pruned;
+    for (const char *table : kPrunedTables) {
+      uint64_t total = pruned_count(pruned, table), told = pruned_count(metered_pruned, table);
+      if (total > told) metrics.store_pruned_rows(table).inc(total - told);
+    }
+    metered_pruned = pruned;
+  }
 }
 
 void Agent::Impl::report_counters(WallNs now) {

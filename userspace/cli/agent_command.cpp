@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <stdexcept>
 
 #include <CLI/CLI.hpp>
 
@@ -24,6 +25,7 @@ struct AgentArgs {
   std::string feed = "auto";
   std::string metrics_addr;
   std::string policy;
+  std::string retention;
 };
 
 int run_agent(const AgentArgs &args) {
@@ -32,6 +34,13 @@ int run_agent(const AgentArgs &args) {
   if (const char *env = std::getenv("CREDWATCH_DB"); env && *env) config.database = env;
   if (!args.db_path.empty()) config.database = args.db_path;
   if (!args.log_level.empty()) config.log_level = args.log_level;
+  if (!args.retention.empty()) {
+    try {
+      config.retention_ns = parse_retention_ns(args.retention);
+    } catch (const std::invalid_argument &e) {
+      throw std::runtime_error(std::string("--retention: ") + e.what());
+    }
+  }
   LogFormat format = config.log_format == "json" ? LogFormat::Json
                      : config.log_format == "human" ? LogFormat::Human
                                                     : LogFormat::Auto;
@@ -60,6 +69,9 @@ void add_agent_command(CLI::App &app) {
       ->check(CLI::IsMember({"auto", "on", "off"}));
   cmd->add_option("--policy", args->policy,
                   "Policy file or directory (overrides the config's 'policy'); reloaded on SIGHUP or when it changes");
+  cmd->add_option("--retention", args->retention,
+                  "Prune events, sensor counters, exited processes and finished deliveries older than this (e.g. 7d; "
+                  "0 keeps everything); overrides the config's 'retention' (default 7d)");
   cmd->add_option("--metrics-addr", args->metrics_addr,
                   "Serve Prometheus /metrics, /healthz and /readyz on HOST:PORT (e.g. 0.0.0.0:9464, [::1]:9464)");
   cmd->callback([args] { throw CLI::RuntimeError(run_agent(*args)); });

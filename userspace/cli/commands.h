@@ -18,6 +18,7 @@ void add_events_command(CLI::App &app);
 void add_identities_command(CLI::App &app);
 void add_outbox_command(CLI::App &app);
 void add_policy_command(CLI::App &app);
+void add_prune_command(CLI::App &app);
 void add_report_command(CLI::App &app);
 void add_stats_command(CLI::App &app);
 void add_version_command(CLI::App &app);

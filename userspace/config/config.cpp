@@ -111,8 +111,8 @@ class Parser {
     check_keys(root, "the config",
                {"database", "node_name", "trust_domain", "kubelet_root", "container_log_dir", "pod_log_dir",
                 "podman_roots", "docker_roots", "log_level", "log_format", "ring_buffer_mb", "max_queue",
-                "stats_interval", "catalog_rescan_interval", "probes", "catalog", "fingerprint_key_file", "env",
-                "policy", "detection", "webhooks", "enforcement"});
+                "stats_interval", "catalog_rescan_interval", "retention", "probes", "catalog", "fingerprint_key_file",
+                "env", "policy", "detection", "webhooks", "enforcement"});
     if (auto enf = root["enforcement"]) {
       check_keys(enf, "'enforcement'", {"enabled", "protected", "block_duration"});
       if (auto n = enf["enabled"]) cfg.enforcement_enabled = boolean(n, "enforcement.enabled");
@@ -162,6 +162,13 @@ class Parser {
       }
     }
     if (auto n = root["database"]) cfg.database = string(n, "database");
+    if (auto n = root["retention"]) {
+      try {
+        cfg.retention_ns = parse_retention_ns(string(n, "retention"));
+      } catch (const std::invalid_argument &e) {
+        fail(n, "'retention': " + std::string(e.what()));
+      }
+    }
     if (auto n = root["node_name"]) cfg.node_name = string(n, "node_name");
     if (auto n = root["trust_domain"]) {
       cfg.trust_domain = string(n, "trust_domain");
@@ -258,6 +265,22 @@ class Parser {
 };
 
 }  // namespace
+
+int64_t parse_retention_ns(std::string_view text) {
+  constexpr int64_t kMinimum = 60'000'000'000;
+  // "0" has no unit, which parse_duration_ns refuses.
+  if (!text.empty() && text.find_first_not_of('0') == std::string_view::npos) return 0;
+  int64_t ns;
+  try {
+    ns = parse_duration_ns(text);
+  } catch (const std::invalid_argument &e) {
+    throw std::invalid_argument(std::string(e.what()) + "; 0 keeps everything");
+  }
+  // Shorter would delete events about as fast as they are written: almost certainly a typo ("7" for "7d").
+  if (ns != 0 && ns < kMinimum)
+    throw std::invalid_argument("retention '" + std::string(text) + "' is shorter than 1m (use 0 to keep everything)");
+  return ns;
+}
 
 SecretCatalog Config::secret_catalog() const {
   SecretCatalog catalog = builtin_catalog ? SecretCatalog::builtin() : SecretCatalog();

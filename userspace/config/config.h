@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "catalog/secret_catalog.h"
@@ -19,6 +20,8 @@ class ConfigError : public std::runtime_error {
 struct Config {
   std::string source = "<built-in defaults>";  // the file it came from
   std::string database = "/var/lib/credwatch/credwatch.db";
+  // Events, sensor counters, exited processes and finished deliveries older than this are pruned (0: kept forever).
+  int64_t retention_ns = 7LL * 86400 * 1'000'000'000;
   std::string node_name;                 // default: the host name
   std::string trust_domain = "cluster.local";
   std::string kubelet_root = "/var/lib/kubelet";
@@ -67,6 +70,10 @@ struct Config {
   // The catalog the agent uses: built-in entries (unless disabled) followed by the config's.
   SecretCatalog secret_catalog() const;
 };
+
+// A retention period: a duration ("7d", "12h", "2w") or 0 (keep forever). Throws std::invalid_argument naming
+// the input, for the config key and `credwatch agent --retention` alike.
+int64_t parse_retention_ns(std::string_view text);
 
 // Parses a config file. Unknown keys, wrong types and bad values are ConfigErrors naming the file, the
 // line and the column.

@@ -70,6 +70,18 @@ AgentMetrics::AgentMetrics(const BuildInfo &build)
                            });
 }
 
+void AgentMetrics::enable_store_retention(std::span<const char *const> tables) {
+  if (store_pruned_rows_) return;
+  store_pruned_rows_ = &registry_.counter_family("credwatch_store_pruned_rows_total",
+                                                 "Rows deleted from the store by retention, by table.", {"table"});
+  for (const char *table : tables) store_pruned_rows_->with({table});
+}
+
+Counter &AgentMetrics::store_pruned_rows(std::string_view table) {
+  if (!store_pruned_rows_) throw MetricsError("credwatch_store_pruned_rows_total: retention metrics are not enabled");
+  return store_pruned_rows_->with({table});
+}
+
 void AgentMetrics::set_ring_buffer_fill(uint64_t used_bytes, uint64_t size_bytes) {
   ring_used_.set(static_cast<double>(used_bytes));
   ring_size_.set(static_cast<double>(size_bytes));

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -63,6 +64,12 @@ class AgentMetrics {
   Histogram &store_write_seconds() { return store_write_seconds_; }
   Histogram &store_batch_size() { return store_batch_size_; }
 
+  // credwatch_store_pruned_rows_total{table}: rows the store's retention deleted. Registered, with each of the
+  // given tables at 0, only when retention is on: an agent that keeps everything has no such family. Once.
+  void enable_store_retention(std::span<const char *const> tables);
+  // After enable_store_retention(); throws MetricsError before it.
+  Counter &store_pruned_rows(std::string_view table);
+
  private:
   MetricsRegistry registry_;
   Family<Counter> &events_;
@@ -79,6 +86,7 @@ class AgentMetrics {
   Gauge &credentials_;
   Histogram &store_write_seconds_;
   Histogram &store_batch_size_;
+  Family<Counter> *store_pruned_rows_ = nullptr;
 };
 
 }  // namespace credwatch

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log.h"
+#include "common/time.h"
 #include "store/event_codec.h"
 
 namespace credwatch {
@@ -108,14 +109,33 @@ size_t EventWriter::queued() const {
   return queue_.size();
 }
 
+void EventWriter::set_retention(const WriterRetention &retention) {
+  {
+    std::lock_guard lock(mutex_);
+    retention_ = retention;
+    retention_.batch_rows = std::max<size_t>(retention_.batch_rows, 1);
+    next_prune_ = std::chrono::steady_clock::now() + std::chrono::nanoseconds(retention_.busy_interval_ns);
+    retention_changed_ = true;
+  }
+  wake_.notify_one();
+}
+
 void EventWriter::run() {
   std::deque<Item> batch;
+  std::unique_ptr<RetentionPruner> pruner;  // used on this thread only
   for (;;) {
+    bool prune_due = false;
     {
       std::unique_lock lock(mutex_);
-      // Wait for work; give small trickles up to kMaxLatency to grow into a batch.
-      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (!stopping_ && queue_.size() < kMaxBatch)
+      // Wait for work (or, with retention, for the next prune step); give small trickles up to kMaxLatency to
+      // grow into a batch.
+      auto woken = [&] { return stopping_ || !queue_.empty() || retention_changed_; };
+      if (retention_.retention_ns > 0)
+        wake_.wait_until(lock, next_prune_, woken);
+      else
+        wake_.wait(lock, woken);
+      retention_changed_ = false;
+      if (!stopping_ && !queue_.empty() && queue_.size() < kMaxBatch)
         wake_.wait_for(lock, kMaxLatency, [&] { return stopping_ || queue_.size() >= kMaxBatch; });
       if (queue_.empty() && stopping_) break;
       size_t n = std::min(queue_.size(), kMaxBatch);
@@ -123,15 +143,56 @@ void EventWriter::run() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      prune_due = !stopping_ && retention_.retention_ns > 0 && std::chrono::steady_clock::now() >= next_prune_;
     }
-    size_t n = batch.size();
-    write_batch(batch);
-    batch.clear();
-    {
-      std::lock_guard lock(mutex_);
-      committed_ += n;
+    if (!batch.empty()) {
+      size_t n = batch.size();
+      write_batch(batch);
+      batch.clear();
+      {
+        std::lock_guard lock(mutex_);
+        committed_ += n;
+      }
+      flushed_.notify_all();
     }
-    flushed_.notify_all();
+    // Between batches: the step's short transactions hold up the next batch, never a submit().
+    if (prune_due) prune_step(pruner);
+  }
+  pruner.reset();  // its statements belong to this thread's use of the connection
+}
+
+void EventWriter::prune_step(std::unique_ptr<RetentionPruner> &pruner) {
+  static auto log = component_logger("store");
+  WriterRetention r;
+  {
+    std::lock_guard lock(mutex_);
+    r = retention_;
+  }
+  auto started = std::chrono::steady_clock::now();
+  PruneStep step;
+  bool failed = false;
+  try {
+    if (!pruner || pruner->batch_rows() != r.batch_rows) pruner = std::make_unique<RetentionPruner>(db_, r.batch_rows);
+    step = pruner->step(wall_now_ns() - r.retention_ns);
+  } catch (const StoreError &e) {
+    // Keep running: the rows stay for the next try; inserts are unaffected.
+    log->warn("retention: pruning {} failed, retrying in {} s: {}", db_.path(), r.idle_interval_ns / 1'000'000'000,
+              e.what());
+    failed = true;
+  }
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex_);
+  if (failed) {
+    ++stats_.prune_errors;
+  } else {
+    stats_.pruned += step.deleted;
+    ++stats_.prune_steps;
+    stats_.last_prune_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now - started).count();
+  }
+  if (!retention_changed_) {  // a new setting scheduled its own first step
+    auto pause = std::chrono::nanoseconds(step.more ? r.busy_interval_ns : r.idle_interval_ns);
+    if (step.more) pause = std::max<std::chrono::nanoseconds>(pause, 3 * (now - started));
+    next_prune_ = now + pause;
   }
 }
 
@@ -197,7 +258,13 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
         "learning_until_ns=excluded.learning_until_ns, body=excluded.body, updated_ns=excluded.updated_ns, "
         "reset_requested=0");
 
-    for (auto &item : batch) {
+    // A folded alert is re-submitted at every repeat: within one batch only its latest state needs writing.
+    std::unordered_map<int64_t, size_t> latest_alert_update;
+    for (size_t i = 0; i < batch.size(); ++i)
+      if (const auto *a = std::get_if<AlertRecord>(&batch[i])) latest_alert_update[a->alert.id] = i;
+
+    for (size_t position = 0; position < batch.size(); ++position) {
+      auto &item = batch[position];
       if (auto *ev = std::get_if<Event>(&item)) {
         EventColumns cols = event_columns(*ev);
         auto opt_text = [&](int i, const std::optional<std::string> &v) {
@@ -314,6 +381,7 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
           }
         }
       } else if (auto *a = std::get_if<AlertRecord>(&item)) {
+        if (latest_alert_update[a->alert.id] != position) continue;
         const Alert &al = a->alert;
         upsert_alert.bind(1, al.id)
             .bind(2, al.rule)

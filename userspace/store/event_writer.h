@@ -3,10 +3,12 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <variant>
@@ -16,6 +18,7 @@
 #include "model/alert.h"
 #include "model/event.h"
 #include "store/database.h"
+#include "store/retention.h"
 
 namespace credwatch {
 
@@ -49,6 +52,18 @@ struct WorkloadRecord {
   WallNs seen_ns = 0;
 };
 
+// Retention run by the writer itself, between its batches, so pruning and inserts never contend for the
+// write lock and an insert waits for at most one small prune step. While old rows remain, the next step comes
+// after busy_interval_ns or three times the last step's duration, whichever is longer: pruning takes at most a
+// quarter of the writer's time, yet can delete several thousand rows a second, more than most nodes record (a
+// fixed one step a second could never catch up with a node recording more than batch_rows events a second).
+struct WriterRetention {
+  int64_t retention_ns = 0;  // delete what is older than this (see RetentionPruner); 0: keep everything
+  size_t batch_rows = RetentionPruner::kDefaultBatchRows;  // rows one step deletes at most
+  int64_t busy_interval_ns = 100'000'000;     // least time between steps while old rows remain
+  int64_t idle_interval_ns = 60'000'000'000;  // between steps once caught up
+};
+
 struct WriterStats {
   uint64_t events_written = 0;
   uint64_t dropped = 0;          // refused because the queue was full
@@ -56,6 +71,10 @@ struct WriterStats {
   uint64_t last_batch_size = 0;
   int64_t last_batch_ns = 0;     // time to commit the last batch
   uint64_t write_errors = 0;
+  PrunedRows pruned;             // rows deleted by retention, per table
+  uint64_t prune_steps = 0;
+  uint64_t prune_errors = 0;     // steps that failed (logged); retried after the idle interval
+  int64_t last_prune_ns = 0;     // time the last step took
 };
 
 class EventWriter {
@@ -78,6 +97,8 @@ class EventWriter {
   void submit(CredentialRotation rotation);
   void submit(AlertRecord alert);
   void submit(BaselineRecord baseline);
+  // Turns retention on (retention_ns > 0) or off. The first step comes one busy interval after the call.
+  void set_retention(const WriterRetention &retention);
   // Blocks until everything submitted before the call is committed.
   void flush();
   // Drains and joins the thread.
@@ -91,6 +112,8 @@ class EventWriter {
   void push(Item item, bool droppable, bool &accepted);
   void run();
   void write_batch(std::deque<Item> &batch);
+  // One retention step on the writer's connection; creates the pruner on first use.
+  void prune_step(std::unique_ptr<RetentionPruner> &pruner);
 
   Database &db_;
   int64_t run_id_;
@@ -103,6 +126,9 @@ class EventWriter {
   uint64_t submitted_ = 0;  // items accepted so far
   uint64_t committed_ = 0;  // items committed so far
   bool stopping_ = false;
+  WriterRetention retention_;
+  bool retention_changed_ = false;  // wakes the thread to pick up a new setting
+  std::chrono::steady_clock::time_point next_prune_;
   WriterStats stats_;
   std::thread thread_;
 };

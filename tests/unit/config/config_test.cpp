@@ -2,7 +2,10 @@
 #include "config/config.h"
 
 #include <gtest/gtest.h>
+#include <stdexcept>
 #include <string>
+
+#include "support/run_command.h"
 
 namespace credwatch {
 namespace {
@@ -168,6 +171,56 @@ TEST(Config, DetectionAndWebhookErrorsNamePosition) {
   EXPECT_EQ(error_of("detection:\n  environments: {'prod-[': production}\n").rfind("cw.yaml:2:18: 'detection.environments': 'prod-['", 0), 0u);
   EXPECT_EQ(error_of("webhooks:\n  - {name: a, url: 'https://h/', format: json}\n"),
             "cw.yaml:2:42: 'format' must be one of credwatch, cloudevents, falco, alertmanager");
+}
+
+}  // namespace
+}  // namespace credwatch
+
+namespace credwatch {
+namespace {
+
+constexpr int64_t kDayNs = 86'400'000'000'000LL;
+
+TEST(Config, RetentionDefaultsToSevenDaysAndZeroKeepsEverything) {
+  EXPECT_EQ(parse_config("", "cw.yaml").retention_ns, 7 * kDayNs);
+  EXPECT_EQ(parse_config("retention: 30d\n", "cw.yaml").retention_ns, 30 * kDayNs);
+  EXPECT_EQ(parse_config("retention: 2w\n", "cw.yaml").retention_ns, 14 * kDayNs);
+  EXPECT_EQ(parse_config("retention: 36h\n", "cw.yaml").retention_ns, 36LL * 3600 * 1'000'000'000);
+  EXPECT_EQ(parse_config("retention: 0\n", "cw.yaml").retention_ns, 0);
+  EXPECT_EQ(parse_config("retention: \"0\"\n", "cw.yaml").retention_ns, 0);
+  EXPECT_EQ(parse_config("retention: 0d\n", "cw.yaml").retention_ns, 0);
+}
+
+TEST(Config, InvalidRetentionNamesTheKeyAndPosition) {
+  EXPECT_EQ(error_of("retention: 7x\n"),
+            "cw.yaml:1:12: 'retention': invalid time '7x': unknown unit (use ms, s, m, h, d or w); 0 keeps "
+            "everything");
+  EXPECT_EQ(error_of("database: /x\nretention: 7\n"),
+            "cw.yaml:2:12: 'retention': invalid time '7': missing unit (use ms, s, m, h, d or w); 0 keeps "
+            "everything");
+  EXPECT_EQ(error_of("retention: -1d\n"),
+            "cw.yaml:1:12: 'retention': invalid time '-1d': expected a number such as 10m, 2h or 7d; 0 keeps "
+            "everything");
+  EXPECT_EQ(error_of("retention: 30s\n"),
+            "cw.yaml:1:12: 'retention': retention '30s' is shorter than 1m (use 0 to keep everything)");
+  EXPECT_EQ(error_of("retention: [7d]\n"), "cw.yaml:1:12: 'retention' must be a string");
+  // yaml-cpp marks an empty value at the start of the next line.
+  EXPECT_EQ(error_of("retention:\n"), "cw.yaml:2:1: 'retention' must be a string");
+}
+
+TEST(Config, RetentionParserIsSharedWithTheAgentFlag) {
+  EXPECT_EQ(parse_retention_ns("7d"), 7 * kDayNs);
+  EXPECT_EQ(parse_retention_ns("0"), 0);
+  EXPECT_EQ(parse_retention_ns("1m"), 60'000'000'000);
+  EXPECT_THROW(parse_retention_ns(""), std::invalid_argument);
+  EXPECT_THROW(parse_retention_ns("59s"), std::invalid_argument);
+  EXPECT_THROW(parse_retention_ns("forever"), std::invalid_argument);
+}
+
+TEST(Config, AgentRetentionFlagRejectsABadValueBeforeStarting) {
+  auto r = testing::run_command({CREDWATCH_BINARY, "agent", "--retention", "7days", "--db", "/nonexistent/x.db"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--retention: invalid time '7days'"), std::string::npos) << r.err;
 }
 
 }  // namespace
