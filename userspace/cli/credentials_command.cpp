@@ -23,6 +23,7 @@ struct CredentialsArgs {
   std::string since;
   std::string status;
   bool shared = false;
+  size_t limit = 100;
   std::string format = "table";
 };
 
@@ -53,6 +54,7 @@ int run_credentials(const CredentialsArgs &args) {
   if (!args.since.empty()) filter.since = parse_time_arg(args.since, now);
   if (!args.status.empty()) filter.status = args.status;
   filter.shared = args.shared;
+  filter.limit = args.limit;
   auto credentials = query_credentials(db, filter, now);
 
   if (args.format == "jsonl") {
@@ -95,6 +97,8 @@ void add_credentials_command(CLI::App &app) {
   cmd->add_option("--status", args->status, "Only active, rotated or expired credentials")
       ->check(CLI::IsMember({"active", "rotated", "expired"}));
   cmd->add_flag("--shared", args->shared, "Only credentials used by two or more identities");
+  cmd->add_option("--limit", args->limit, "Show the N most recently used matching credentials (0: all)")
+      ->capture_default_str();
   cmd->add_option("--format", args->format, "table, json or jsonl")
       ->capture_default_str()
       ->check(CLI::IsMember({"table", "json", "jsonl"}));

@@ -22,7 +22,24 @@ std::optional<int64_t> optional_int(Statement &stmt, int column) {
   return stmt.int64(column);
 }
 
+// Up to this many credentials, their sources and users are looked up by key; beyond, one pass over each table is
+// cheaper than that many lookups.
+constexpr size_t kMaxKeyedLookups = 1000;
+
 void load_sources(Database &db, std::map<std::string, StoredCredential *> &by_id) {
+  if (by_id.size() <= kMaxKeyedLookups) {
+    auto stmt = db.prepare(
+        "SELECT origin, source, mnt_ns, first_seen_ns, last_seen_ns FROM credential_sources WHERE credential = ? "
+        "ORDER BY last_seen_ns DESC");
+    for (auto &[id, c] : by_id) {
+      stmt.bind(1, id);
+      while (stmt.step())
+        c->sources.push_back({stmt.text(0), stmt.text(1), static_cast<uint64_t>(stmt.int64(2)), stmt.int64(3),
+                              stmt.int64(4)});
+      stmt.reset();
+    }
+    return;
+  }
   auto stmt = db.prepare(
       "SELECT credential, origin, source, mnt_ns, first_seen_ns, last_seen_ns FROM credential_sources "
       "ORDER BY last_seen_ns DESC");
@@ -35,6 +52,17 @@ void load_sources(Database &db, std::map<std::string, StoredCredential *> &by_id
 }
 
 void load_users(Database &db, std::map<std::string, StoredCredential *> &by_id) {
+  if (by_id.size() <= kMaxKeyedLookups) {
+    auto stmt = db.prepare(
+        "SELECT identity, first_used_ns, last_used_ns, uses FROM credential_uses WHERE credential = ? "
+        "ORDER BY last_used_ns DESC");
+    for (auto &[id, c] : by_id) {
+      stmt.bind(1, id);
+      while (stmt.step()) c->users.push_back({stmt.text(0), stmt.int64(1), stmt.int64(2), stmt.int64(3)});
+      stmt.reset();
+    }
+    return;
+  }
   auto stmt = db.prepare(
       "SELECT credential, identity, first_used_ns, last_used_ns, uses FROM credential_uses "
       "ORDER BY last_used_ns DESC");
@@ -74,8 +102,11 @@ std::vector<StoredCredential> query_credentials(Database &db, const CredentialFi
   sql += " ORDER BY last_used_ns DESC, id";
   auto stmt = db.prepare(sql);
   for (size_t i = 0; i < binds.size(); ++i) stmt.bind(static_cast<int>(i + 1), binds[i]);
+  // Filters on sources and users need those first; otherwise the newest `limit` rows are all there is to read.
+  const bool filtered_by_joins = f.shared || f.identity || f.source;
   std::vector<StoredCredential> all;
   while (stmt.step()) {
+    if (f.limit && !filtered_by_joins && all.size() == f.limit) break;
     StoredCredential c;
     c.id = stmt.text(0);
     c.kind = stmt.text(1);
@@ -110,6 +141,7 @@ std::vector<StoredCredential> query_credentials(Database &db, const CredentialFi
       return true;
     return false;
   });
+  if (f.limit && all.size() > f.limit) all.resize(f.limit);
   return all;
 }
 

@@ -53,6 +53,7 @@ struct CredentialFilter {
   std::optional<WallNs> since;          // used (or first seen) at or after
   std::optional<std::string> status;    // active, rotated, expired
   bool shared = false;                  // used by two or more identities
+  size_t limit = 0;                     // the most recently used this many (0: all)
 };
 
 std::vector<StoredCredential> query_credentials(Database &db, const CredentialFilter &filter, WallNs now);

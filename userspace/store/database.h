@@ -58,7 +58,9 @@ class Database {
   sqlite3 *handle() const { return db_; }
   const std::string &path() const { return path_; }
   void exec(std::string_view sql);
-  Statement prepare(std::string_view sql) { return Statement(db_, sql); }
+  // With CREDWATCH_EXPLAIN_QUERIES=1 in the environment, each query's plan is printed to stderr first (which
+  // index it uses, whether it scans), for diagnosing a slow query on a large store.
+  Statement prepare(std::string_view sql);
   int64_t last_insert_id() const;
   int schema_version();
 

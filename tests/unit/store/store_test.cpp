@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "store/credential_query.h"
 #include "store/database.h"
 #include "store/event_query.h"
 #include "store/event_writer.h"
@@ -212,6 +213,47 @@ TEST_F(StoreTest, ConcurrentReaderDuringWrites) {
   done = true;
   reader.join();
   EXPECT_EQ(writer.stats().write_errors, 0u);
+}
+
+// A store with many credentials: --limit reads the newest few, with their sources and users, by key; a filter on
+// users applies before the limit.
+TEST_F(StoreTest, CredentialQueryLimitKeepsTheNewestWithTheirSourcesAndUsers) {
+  Database db = Database::open(path);
+  for (int i = 0; i < 50; ++i) {
+    std::string id = "cw_" + std::string(14, '0') + (i < 10 ? "0" : "") + std::to_string(i);
+    auto ins = db.prepare("INSERT INTO credentials(id, digest, kind, first_seen_ns, last_used_ns, uses) VALUES (?,?,?,?,?,?)");
+    ins.bind(1, id).bind(2, "d" + std::to_string(i)).bind(3, "kubernetes_sa_token").bind(4, int64_t{i}).bind(5, int64_t{i})
+        .bind(6, int64_t{1});
+    ins.step();
+    auto src = db.prepare("INSERT INTO credential_sources(credential, origin, source, mnt_ns, first_seen_ns, last_seen_ns) "
+                          "VALUES (?, 'file', ?, 0, ?, ?)");
+    src.bind(1, id).bind(2, "/tokens/" + std::to_string(i)).bind(3, int64_t{i}).bind(4, int64_t{i});
+    src.step();
+    auto use = db.prepare("INSERT INTO credential_uses(credential, identity, first_used_ns, last_used_ns, uses) "
+                          "VALUES (?, ?, ?, ?, 1)");
+    use.bind(1, id).bind(2, "spiffe://cluster.local/ns/n/sa/sa-" + std::to_string(i % 7)).bind(3, int64_t{i})
+        .bind(4, int64_t{i});
+    use.step();
+  }
+  CredentialFilter f;
+  f.limit = 3;
+  auto newest = query_credentials(db, f, 100);
+  ASSERT_EQ(newest.size(), 3u);
+  EXPECT_EQ(newest[0].id, "cw_0000000000000049");
+  EXPECT_EQ(newest[2].id, "cw_0000000000000047");
+  ASSERT_EQ(newest[0].sources.size(), 1u);
+  EXPECT_EQ(newest[0].sources[0].source, "/tokens/49");
+  ASSERT_EQ(newest[0].users.size(), 1u);
+  EXPECT_EQ(newest[0].users[0].identity, "spiffe://cluster.local/ns/n/sa/sa-0");
+
+  f.identity = "*/sa-3";  // 3, 10, 17, ...: the newest three of those
+  auto by_user = query_credentials(db, f, 100);
+  ASSERT_EQ(by_user.size(), 3u);
+  EXPECT_EQ(by_user[0].id, "cw_0000000000000045");
+  EXPECT_EQ(by_user[2].id, "cw_0000000000000031");
+
+  CredentialFilter all;
+  EXPECT_EQ(query_credentials(db, all, 100).size(), 50u);
 }
 
 }  // namespace
