@@ -21,20 +21,41 @@ bool should_report(const ReuseReport &last, const std::set<std::string> &members
   return !std::includes(last.members.begin(), last.members.end(), members.begin(), members.end());
 }
 
+// Whether the last report on this credential, still within its window, already counts the member (an empty member
+// adds nothing to any group, so the last report covers it too).
+bool already_reported(const std::unordered_map<std::string, ReuseReport> &reported, const std::string &credential_id,
+                      const std::string &member, WallNs time, int64_t window_ns) {
+  auto it = reported.find(credential_id);
+  if (it == reported.end() || it->second.members.empty() || time - it->second.at_ns >= window_ns) return false;
+  return member.empty() || it->second.members.count(member) > 0;
+}
+
 void expire_reports(std::unordered_map<std::string, ReuseReport> &reported, WallNs now, int64_t window_ns) {
   std::erase_if(reported, [&](const auto &kv) { return now - kv.second.at_ns >= window_ns; });
 }
 
-std::string join(const std::set<std::string> &items) {
+// A credential shared across a whole cluster can have thousands of users: an alert names the first few (and how
+// many in all), so its size, and the cost of raising it again as the group grows, stays bounded.
+constexpr size_t kMaxNamedInSummary = 5;
+constexpr size_t kMaxListedMembers = 50;
+
+// The first names of a group of `total` (items holds at least the first few), "a, b, c and 7 more".
+std::string join(const std::set<std::string> &items, size_t total) {
   std::string out;
-  for (const auto &s : items) out += (out.empty() ? "" : ", ") + s;
-  return out;
+  size_t named = 0;
+  for (const auto &s : items) {
+    if (named == kMaxNamedInSummary) break;
+    out += (named++ ? ", " : "") + s;
+  }
+  return total > named ? out + " and " + std::to_string(total - named) + " more" : out;
 }
 
 void add_evidence(Alert &a, const CredentialSharing::Users &users) {
-  for (const auto &[identity, use] : users)
+  for (const auto &[identity, use] : users) {
+    if (a.evidence.size() >= kMaxListedMembers) return;
     if (use.event_id != 0 && std::find(a.evidence.begin(), a.evidence.end(), use.event_id) == a.evidence.end())
       a.evidence.push_back(use.event_id);
+  }
 }
 
 }  // namespace
@@ -82,22 +103,35 @@ void SharedCredentialDetector::observe(const DetectionInput &in, std::vector<Ale
   for (const auto &id : split_credential_ids(in.event.credential)) {
     const auto &users = sharing_.record(id, in.event.identity, namespace_of(in), in.time, in.event.id);
     if (users.size() < 2) continue;
-    std::set<std::string> identities;
-    for (const auto &[identity, use] : users) identities.insert(identity);
+    // Every other member joined through an event of its own, reported then: a repeat use by a reported member
+    // cannot grow the group, so skip the per-event copy of the whole membership.
+    if (already_reported(reported_, id, in.event.identity, in.time, window_ns_)) continue;
+    // Past that check the group has a member the last report did not have (or the window passed): report. The
+    // membership is rebuilt only when the window restarts; a join adds one name.
     ReuseReport &last = reported_[id];
-    if (!should_report(last, identities, in.time, window_ns_)) continue;
-    last = {identities, in.time};
+    if (last.members.empty() || in.time - last.at_ns >= window_ns_) {
+      last.members.clear();
+      for (const auto &[identity, use] : users) last.members.insert(identity);
+    } else {
+      last.members.insert(in.event.identity);
+    }
+    last.at_ns = in.time;
 
     CredentialContext cred = credential_of(in, id);
     Alert a = make_alert(in);
     set_credential(a, cred);
     add_evidence(a, users);
-    a.summary = describe_credential(cred) + " used by " + std::to_string(identities.size()) + " identities within " +
-                format_duration(window_ns_) + ": " + join(identities);
-    a.details = {{"identities", identities}, {"window_ns", window_ns_}};
+    std::set<std::string> listed;  // users is ordered by identity: the first few, cheaply
+    for (const auto &[identity, use] : users) {
+      if (listed.size() == kMaxListedMembers) break;
+      listed.insert(identity);
+    }
+    a.summary = describe_credential(cred) + " used by " + std::to_string(users.size()) + " identities within " +
+                format_duration(window_ns_) + ": " + join(listed, users.size());
+    a.details = {{"identities", listed}, {"identity_count", users.size()}, {"window_ns", window_ns_}};
     nlohmann::json namespaces = nlohmann::json::object();
-    for (const auto &[identity, use] : users)
-      if (!use.namespace_.empty()) namespaces[identity] = use.namespace_;
+    for (const auto &identity : listed)
+      if (const auto &ns = users.at(identity).namespace_; !ns.empty()) namespaces[identity] = ns;
     if (!namespaces.empty()) a.details["namespaces"] = std::move(namespaces);
     // The finding is about the credential, not one identity: every identity's use folds into one alert.
     a.dedup_key = make_dedup_key(rule(), "", id);
@@ -120,15 +154,20 @@ std::string CrossEnvironmentReuseDetector::environment_of(std::string_view names
 void CrossEnvironmentReuseDetector::observe(const DetectionInput &in, std::vector<Alert> &out) {
   if (options_.environments.empty() || !is_credential_use(in.event) || in.event.identity.empty()) return;
   for (const auto &id : split_credential_ids(in.event.credential)) {
-    const auto &users = sharing_.record(id, in.event.identity, namespace_of(in), in.time, in.event.id);
+    std::string namespace_ = namespace_of(in);
+    std::string own_environment = environment_of(namespace_);
+    const auto &users = sharing_.record(id, in.event.identity, std::move(namespace_), in.time, in.event.id);
     if (users.size() < 2) continue;
+    // As for shared credentials: an environment already reported cannot grow the group (see there).
+    if (already_reported(reported_, id, own_environment, in.time, options_.window_ns)) continue;
     std::set<std::string> environments;
     nlohmann::json by_identity = nlohmann::json::object();
+    size_t in_environments = 0;
     for (const auto &[identity, use] : users) {
       std::string env = environment_of(use.namespace_);
       if (env.empty()) continue;
       environments.insert(env);
-      by_identity[identity] = {{"namespace", use.namespace_}, {"environment", env}};
+      if (in_environments++ < kMaxListedMembers) by_identity[identity] = {{"namespace", use.namespace_}, {"environment", env}};
     }
     if (environments.size() < 2) continue;
     ReuseReport &last = reported_[id];
@@ -140,9 +179,11 @@ void CrossEnvironmentReuseDetector::observe(const DetectionInput &in, std::vecto
     set_credential(a, cred);
     add_evidence(a, users);
     a.summary = describe_credential(cred) + " used in " + std::to_string(environments.size()) +
-                " environments within " + format_duration(options_.window_ns) + ": " + join(environments);
+                " environments within " + format_duration(options_.window_ns) + ": " +
+                join(environments, environments.size());
     a.details = {
-        {"environments", environments}, {"identities", std::move(by_identity)}, {"window_ns", options_.window_ns}};
+        {"environments", environments}, {"identities", std::move(by_identity)}, {"identity_count", in_environments},
+        {"window_ns", options_.window_ns}};
     a.dedup_key = make_dedup_key(rule(), "", id);
     out.push_back(std::move(a));
   }

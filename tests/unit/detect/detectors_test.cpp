@@ -151,6 +151,31 @@ TEST_F(ReuseDetectors, OneAlertPerCredentialListingTheIdentitiesAndFoldsWhenTheG
   EXPECT_EQ(grown[0].alert.details["identities"], nlohmann::json({kBatch, kWorker, kApi}));
 }
 
+// A credential the whole cluster reads: the alert names a bounded number of identities and counts the rest, and
+// repeat uses by identities already reported stay quiet.
+TEST_F(ReuseDetectors, AClusterWideGroupIsCountedNotListedInFull) {
+  WallNs t0 = clock.now();
+  size_t raised = 0;
+  AlertUpdate last;
+  for (int i = 0; i < 60; ++i) {
+    std::string identity = "spiffe://cluster.local/ns/team-" + std::to_string(i) + "/sa/app";
+    auto out = process_rule(kSharedRule, file_read(identity, t0 + i * 1'000'000'000LL, kAwsPath, kCredA,
+                                                   "aws_credentials", 1000 + i, 10 + i));
+    raised += out.size();
+    if (!out.empty()) last = out.back();
+  }
+  EXPECT_EQ(raised, 59u);  // once per joining identity after the first
+  EXPECT_EQ(last.alert.details["identity_count"], 60);
+  EXPECT_EQ(last.alert.details["identities"].size(), 50u);
+  EXPECT_LE(last.alert.evidence.size(), 50u);
+  EXPECT_EQ(last.kind, AlertUpdate::Kind::Folded);  // one alert for the credential; its summary is the first's
+  // Everyone again: nothing new.
+  for (int i = 0; i < 60; ++i) {
+    std::string identity = "spiffe://cluster.local/ns/team-" + std::to_string(i) + "/sa/app";
+    EXPECT_THAT(process_rule(kSharedRule, file_read(identity, t0 + 61'000'000'000LL + i, kAwsPath, kCredA)), IsEmpty());
+  }
+}
+
 TEST_F(ReuseDetectors, OneIdentityOrUsesFurtherApartThanTheWindowStayQuiet) {
   WallNs t0 = clock.now();
   EXPECT_THAT(process_rule(kSharedRule, file_read(kApi, t0, kAwsPath, kCredA, "aws_credentials", 100)), IsEmpty());
