@@ -40,6 +40,10 @@ CAPACITY_TARGET_RATE = 200_000  # secret opens/s recorded with zero loss
 KEPT_UP_DRAIN_S = 2.0  # rows still arriving longer than this after a storm: the agent was buffering, not keeping up
 LATENCY_TARGET_P99_MS = 250.0
 DECODE_TARGET_PER_S = 500_000
+PIPELINE_TARGET_PER_S = 500_000  # synthetic records through decode -> store, on one core
+IDLE_RSS_TARGET_MIB = 40
+LOADED_RSS_TARGET_MIB = 150
+QUERY_TARGET_MS = 100
 
 # Sizes per mode. Loop batches of secret opens stay well under the ring buffer (16 MiB, ~18,000 file-open
 # records), and pause between batches, so every timed open takes the full kernel path, never the "ring full" one.
@@ -57,6 +61,14 @@ PLANS = {
         "storm_seconds": 10,
         "latency_samples": 200,
         "decode_min_time": 0.5,
+        # The pipeline run: events through the userspace pipeline for throughput and memory, then the store grown
+        # to the query size; the scale runs vary one dimension each.
+        "pipeline": {"events": 500_000, "identities": 10_000, "shared_files": 10, "files_per_identity": 10,
+                     "grow_to": 10_000_000},
+        "scale_events": 50_000,
+        "scale": {"identities": [10, 100, 1_000, 10_000], "catalog_entries": [0, 100, 1_000, 10_000],
+                  "policies": [1, 10, 100, 1_000]},
+        "query_runs": 5,
     },
     "quick": {
         "rounds": 2,
@@ -71,6 +83,11 @@ PLANS = {
         "storm_seconds": 4,
         "latency_samples": 60,
         "decode_min_time": 0.2,
+        "pipeline": {"events": 100_000, "identities": 1_000, "shared_files": 10, "files_per_identity": 10,
+                     "grow_to": 1_000_000},
+        "scale_events": 20_000,
+        "scale": {"identities": [10, 1_000], "catalog_entries": [0, 1_000], "policies": [1, 100]},
+        "query_runs": 3,
     },
 }
 
@@ -169,6 +186,27 @@ def cpu_seconds(pid):
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, IndexError, ValueError):
         return None
+
+
+def rss_mib(pid):
+    """Resident set of a process, MiB (None when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def bpf_map_bytes():
+    """Memory of every BPF map on the machine (bpftool's bytes_memlock), bytes; None without bpftool."""
+    if not shutil.which("bpftool"):
+        return None
+    p = subprocess.run(["bpftool", "-j", "map", "show"], capture_output=True, text=True)
+    if p.returncode != 0:
+        return None
+    return sum(int(m.get("bytes_memlock", 0)) for m in json.loads(p.stdout or "[]"))
 
 
 def wait_idle(pid, limit_s=30, share=0.05):
@@ -324,6 +362,7 @@ class Suite:
         self.storm = build / "bench" / "credwatch_bench_storm"
         self.latency = build / "bench" / "credwatch_bench_latency"
         self.decode = build / "bench" / "credwatch_bench_decode"
+        self.pipeline_bench = build / "bench" / "credwatch_bench_pipeline"
         self.workdir = Path(tempfile.mkdtemp(prefix="credwatch-bench."))
         os.chmod(self.workdir, 0o755)
         self.skips = {}  # what did not run, and why
@@ -339,7 +378,7 @@ class Suite:
     # ---- set-up ----------------------------------------------------------------------------------------
 
     def check_tools(self):
-        for path in (self.credwatch, self.loop, self.storm, self.latency):
+        for path in (self.credwatch, self.loop, self.storm, self.latency, self.pipeline_bench):
             if not path.exists():
                 raise BenchError(f"{path} is missing: build it first (bench/run.sh does, unless --no-build)")
         if not shutil.which("hyperfine"):
@@ -517,10 +556,18 @@ class Suite:
             return {"skipped": self.skips["capacity"]}
         db = str(self.workdir / "capacity.db")
         agent = Agent(str(self.credwatch), db, str(self.workdir / "agent-capacity.log"))
+        maps_before = bpf_map_bytes()
         agent.start()
         if not self.families:
             self.families = agent.families
         try:
+            wait_idle(agent.proc.pid)
+            out["memory"] = {"idle_rss_mib": rss_mib(agent.proc.pid), "idle_target_mib": IDLE_RSS_TARGET_MIB,
+                             "bpf_maps_mib": None}
+            maps_after = bpf_map_bytes()
+            if maps_before is not None and maps_after is not None:  # the agent's maps: what appeared with it
+                out["memory"]["bpf_maps_mib"] = (maps_after - maps_before) / 2**20
+            out["memory"]["idle_met"] = out["memory"]["idle_rss_mib"] <= IDLE_RSS_TARGET_MIB
             log("latency: open -> event row")
             lat = run_json([str(self.latency), "--db", db, "--path", str(self.latency_secret), "--samples",
                             str(self.plan["latency_samples"]), "--gap-ms", "20"], timeout=600)
@@ -580,6 +627,7 @@ class Suite:
                 "target_rate": CAPACITY_TARGET_RATE, "met": best >= CAPACITY_TARGET_RATE,
                 "generator_limited": bool(steps) and not steps[-1]["generator_reached_rate"] and steps[-1]["lost"] == 0,
             }
+            out["memory"]["after_storms_rss_mib"] = rss_mib(agent.proc.pid)
         finally:
             agent.stop()
         return out
@@ -605,6 +653,110 @@ class Suite:
         slowest = min(v["items_per_second"] for v in benches.values())
         return {"benchmarks": benches, "slowest_per_s": slowest, "target_per_s": DECODE_TARGET_PER_S,
                 "met": slowest >= DECODE_TARGET_PER_S}
+
+    # ---- userspace pipeline, memory, scale, queries, retention -----------------------------------------------
+
+    def run_pipeline(self, workdir=None, progress=False, **sizes):
+        cmd = [str(self.pipeline_bench)]
+        for k, v in sizes.items():
+            cmd += [f"--{k.replace('_', '-')}", str(v)]
+        if workdir:
+            cmd += ["--workdir", str(workdir)]
+        if progress and sys.stderr.isatty():
+            cmd.append("--progress")
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=None if progress else subprocess.PIPE, text=True,
+                           timeout=3600)
+        if p.returncode != 0:
+            raise BenchError(f"{self.pipeline_bench.name} {' '.join(cmd[1:])} exited {p.returncode}: "
+                             f"{(p.stderr or '').strip()[-500:]}")
+        return json.loads(p.stdout.strip().splitlines()[-1])
+
+    def timed_query(self, db, args):
+        """Median wall time of a CLI query over a few runs, and the plans of the SQL it ran."""
+        times = []
+        for _ in range(self.plan["query_runs"]):
+            t0 = time.monotonic()
+            p = subprocess.run([str(self.credwatch), *args, "--db", str(db)], capture_output=True, text=True,
+                               timeout=600)
+            times.append((time.monotonic() - t0) * 1000)
+            if p.returncode != 0:
+                raise BenchError(f"credwatch {' '.join(args)} exited {p.returncode}: {p.stderr.strip()[-300:]}")
+        env = dict(os.environ, CREDWATCH_EXPLAIN_QUERIES="1")
+        p = subprocess.run([str(self.credwatch), *args, "--db", str(db)], capture_output=True, text=True, env=env,
+                           timeout=600)
+        plans = [block for block in p.stderr.split("query plan: ") if block.strip()]
+        scans = [b.splitlines()[0][:120] for b in plans if re.search(r"^\s*SCAN (?!.*USING)", b, re.M)]
+        return {"command": "credwatch " + " ".join(args), "median_ms": statistics.median(times),
+                "max_ms": max(times), "target_ms": QUERY_TARGET_MS,
+                "met": statistics.median(times) <= QUERY_TARGET_MS, "plans": plans, "full_scans": scans}
+
+    def pipeline(self):
+        if "pipeline" in self.skips:
+            return {"skipped": self.skips["pipeline"]}
+        out = {}
+        sizes = self.plan["pipeline"]
+        work = self.workdir / "pipeline"
+        log(f"pipeline: {sizes['events']:,} synthetic records, {sizes['identities']:,} identities, then the store "
+            f"grown to {sizes['grow_to']:,} events")
+        run = self.run_pipeline(workdir=work, progress=True, **sizes)
+        out["run"] = run
+        out["throughput"] = {"records_per_s_one_core": run["pipeline_records_per_s"],
+                             "pipeline_ns_per_record": run["pipeline_ns_per_record"],
+                             "store_ns_per_event": run["store_ns_per_event"],
+                             "end_to_end_per_s": run["end_to_end_records_per_s"],
+                             "target_per_s": PIPELINE_TARGET_PER_S,
+                             "met": run["pipeline_records_per_s"] >= PIPELINE_TARGET_PER_S and
+                             run["end_to_end_records_per_s"] >= PIPELINE_TARGET_PER_S}
+        out["memory"] = {"rss_mib": run["rss_mib"], "peak_rss_mib": run["peak_rss_mib"], "events": run["records"],
+                         "identities": run["identities"], "credential_uses": run["credential_uses"],
+                         "target_mib": LOADED_RSS_TARGET_MIB, "met": run["peak_rss_mib"] <= LOADED_RSS_TARGET_MIB}
+        out["database"] = {"bytes_per_event": run["db_bytes_per_event"],
+                           "mib_per_million_events": run["db_bytes_per_event"] * 1e6 / 2**20,
+                           "grown": run["grown"]}
+
+        db = Path(run["db"])
+        if run["grown"]:
+            log("queries on the grown store")
+            ident = sqlite3.connect(f"file:{db}?mode=ro", uri=True).execute(
+                "SELECT identity FROM events WHERE identity IS NOT NULL ORDER BY id DESC LIMIT 1").fetchone()[0]
+            out["queries"] = [
+                self.timed_query(db, ["events", "--identity", ident, "--since", "1h", "--limit", "100",
+                                      "--format", "json"]),
+                self.timed_query(db, ["alerts", "--format", "json"]),
+                self.timed_query(db, ["credentials", "--format", "json"]),  # the newest 1000 by default
+            ]
+            if self.has_prune():
+                # The oldest day of the 14: the rate, without spending a quarter of an hour on half the store.
+                log("retention: prune the oldest day of the grown store")
+                t0 = time.monotonic()
+                p = subprocess.run([str(self.credwatch), "prune", "--older-than", "13d", "--db", str(db), "--json"],
+                                   capture_output=True, text=True, timeout=3600)
+                if p.returncode != 0:
+                    raise BenchError(f"credwatch prune exited {p.returncode}: {p.stderr.strip()[-300:]}")
+                pruned = json.loads(p.stdout.strip().splitlines()[-1])
+                secs = time.monotonic() - t0
+                out["retention"] = {"result": pruned, "seconds": secs, "older_than": "13d",
+                                    "rows_per_s": pruned.get("total", 0) / secs if secs > 0 else None}
+            else:
+                out["retention"] = {"skipped": "this credwatch has no prune command"}
+
+        log("scale: per-record cost as identities, catalog entries and policies grow")
+        scale = {}
+        for dim, values in self.plan["scale"].items():
+            points = []
+            for v in values:
+                r = self.run_pipeline(events=self.plan["scale_events"], **{dim: v})
+                points.append({"value": v, "pipeline_ns_per_record": r["pipeline_ns_per_record"],
+                               "store_ns_per_event": r["store_ns_per_event"]})
+            first, last = points[0]["pipeline_ns_per_record"], points[-1]["pipeline_ns_per_record"]
+            growth = (values[-1] / values[0]) if values[0] else None
+            scale[dim] = {"points": points, "cost_ratio_last_first": last / first, "size_ratio": growth}
+        out["scale"] = scale
+        return out
+
+    def has_prune(self):
+        p = subprocess.run([str(self.credwatch), "prune", "--help"], capture_output=True, text=True)
+        return p.returncode == 0
 
     # ---- facts, report -----------------------------------------------------------------------------------------
 
@@ -634,6 +786,7 @@ class Suite:
         report["workloads"], report["agent_during_overhead"] = self.overhead()
         report["capacity"] = self.capacity()
         report["decode"] = self.decode_bench()
+        report["pipeline"] = self.pipeline()
         report["hook_families"] = self.families
         report["skipped"] = self.skips
         report["load_by_run"] = self.load_by_run
@@ -724,11 +877,60 @@ def print_table(report):
             print(f"  {name:<20} {b['items_per_second']:>14,.0f} records/s")
         print(f"  slowest {d['slowest_per_s']:,.0f}/s   target >= {d['target_per_s']:,}/s   "
               f"met: {'yes' if d['met'] else 'NO'}")
+    print_pipeline(report.get("pipeline", {}))
+    mem = report["capacity"].get("memory") if "skipped" not in report["capacity"] else None
+    if mem:
+        bpf = f"{mem['bpf_maps_mib']:.1f} MiB" if mem.get("bpf_maps_mib") is not None else "unknown (no bpftool)"
+        after = mem.get("after_storms_rss_mib")
+        print(f"\nagent memory: idle RSS {mem['idle_rss_mib']:.1f} MiB   target <= {mem['idle_target_mib']} MiB   "
+              f"met: {'yes' if mem['idle_met'] else 'NO'}"
+              + (f"; after the storms {after:.1f} MiB" if after else "") + f"; BPF maps {bpf} (kernel memory)")
     others = {k: v for k, v in report["skipped"].items() if k in ("peer",)}
     for k, v in others.items():
         print(f"\nskipped {k}: {v}")
     for n in report["notes"]:
         print(f"note: {n}")
+
+
+def print_pipeline(p):
+    print("\nuserspace pipeline (synthetic records: decode -> attribute -> fingerprint -> detect -> store)")
+    if not p or "skipped" in p:
+        print(f"  SKIPPED: {p.get('skipped') if p else 'not run'}")
+        return
+    t, r = p["throughput"], p["run"]
+    print(f"  {r['records']:,} records from {r['identities']:,} identities, {r['credential_uses']:,} credential uses, "
+          f"{r['alerts']:,} alerts")
+    print(f"  pipeline thread: {t['records_per_s_one_core']:,.0f} records/s on one core "
+          f"({t['pipeline_ns_per_record'] / 1000:.1f} us each); store writer {t['store_ns_per_event'] / 1000:.1f} us "
+          f"per event; end to end {t['end_to_end_per_s']:,.0f}/s   target >= {t['target_per_s']:,}/s   "
+          f"met: {'yes' if t['met'] else 'NO'}")
+    m = p["memory"]
+    print(f"  memory after {m['events']:,} events, {m['identities']:,} identities, {m['credential_uses']:,} credential "
+          f"uses: RSS {m['rss_mib']:.0f} MiB, peak {m['peak_rss_mib']:.0f} MiB   target <= {m['target_mib']} MiB   "
+          f"met: {'yes' if m['met'] else 'NO'}")
+    d = p["database"]
+    print(f"  database: {d['bytes_per_event']:.0f} bytes per event, {d['mib_per_million_events']:.0f} MiB per million")
+    if d.get("grown"):
+        g = d["grown"]
+        print(f"  grown to {g['events']:,} events over {g['spread_days']} days ({g['db_bytes'] / 2**30:.1f} GiB) "
+              f"in {g['copy_s'] + g['index_s']:.0f} s")
+    for q in p.get("queries", []):
+        scans = f"   full scans: {'; '.join(q['full_scans'])}" if q["full_scans"] else "   no full scans"
+        print(f"  {q['command'][:70]:<70} {q['median_ms']:>7.1f} ms   target <= {q['target_ms']} ms   "
+              f"met: {'yes' if q['met'] else 'NO'}{scans}")
+    ret = p.get("retention")
+    if ret and "skipped" not in ret:
+        res = ret["result"]
+        deleted = res.get("deleted", res)
+        rate = f", {ret['rows_per_s']:,.0f} rows/s" if ret.get("rows_per_s") else ""
+        print(f"  retention: prune --older-than {ret.get('older_than', '7d')} took {ret['seconds']:.1f} s{rate}: "
+              f"{json.dumps(deleted)}")
+    elif ret:
+        print(f"  retention: SKIPPED: {ret['skipped']}")
+    print("  scale (pipeline thread, us per record):")
+    for dim, s in p.get("scale", {}).items():
+        pts = "  ".join(f"{pt['value']:,}: {pt['pipeline_ns_per_record'] / 1000:.1f}" for pt in s["points"])
+        print(f"    {dim:<16} {pts}   (x{s['size_ratio'] or 0:,.0f} size -> x{s['cost_ratio_last_first']:.2f} cost)")
 
 
 def main():
@@ -739,12 +941,12 @@ def main():
     ap.add_argument("--build-dir", default=str(REPO_DIR / "build-bench"), help="CMake build dir with the binaries")
     ap.add_argument("--storm-processes", type=int, default=4, help="processes in the secret-open storm (default 4)")
     ap.add_argument("--skip", default="", help="comma-separated: " + ",".join(w[0] for w in WORKLOADS) +
-                    ",peer,capacity,decode")
+                    ",peer,capacity,decode,pipeline")
     ap.add_argument("--keep", action="store_true", help="keep the temporary work dir (logs, databases)")
     ap.add_argument("--no-pin", action="store_true", help="do not pin the single-process workloads to one CPU")
     args = ap.parse_args()
     args.skip = [s for s in args.skip.split(",") if s]
-    known = {w[0] for w in WORKLOADS} | {"peer", "capacity", "decode"}
+    known = {w[0] for w in WORKLOADS} | {"peer", "capacity", "decode", "pipeline"}
     if unknown := [s for s in args.skip if s not in known]:
         ap.error(f"--skip: unknown name(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     if args.rounds is not None and args.rounds < 1:
