@@ -8,7 +8,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from credwatch_e2e import TOOLS, E2ETestCase, credwatch, events, main  # noqa: E402
+from credwatch_e2e import TOOLS, E2ETestCase, b64url, credwatch, events, main  # noqa: E402
 
 # Planted values: each must end up fingerprinted and appear nowhere in what credwatch writes.
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYPLANTEDAWS1"
@@ -18,13 +18,11 @@ NETRC_PASSWORD = "planted-netrc-password-5d1f"
 ROTATED_PASSWORD = "planted-rotated-password-9c2e"
 
 
-def b64url(data):
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
-
 
 def jwt(claims):
     # Signature bytes are arbitrary: credwatch decodes claims, it never verifies or stores the token.
-    return f"{b64url({'alg': 'RS256', 'kid': 'e2e'})}.{b64url(claims)}.c2lnbmF0dXJlLXBsYW50ZWQtZTJl"
+    header = json.dumps({"alg": "RS256", "kid": "e2e"})
+    return f"{b64url(header)}.{b64url(json.dumps(claims))}.c2lnbmF0dXJlLXBsYW50ZWQtZTJl"
 
 
 SA_TOKEN = jwt({"iss": "https://kubernetes.default.svc", "sub": "system:serviceaccount:payments:api",

@@ -7,7 +7,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from credwatch_e2e import BINARY, E2ETestCase, Listener, credwatch, main  # noqa: E402
+from credwatch_e2e import BINARY, E2ETestCase, Listener, b64url, cgroup2_root, credwatch, main  # noqa: E402
 
 RECEIVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "webhook_receiver.py")
 SIGNING_SECRET = "whsec_ZTJlLWRldGVjdGlvbi1zaWduaW5nLXNlY3JldA=="
@@ -299,14 +299,6 @@ webhooks:
         self.assertEqual(code, 0)
 
 
-def cgroup2_root():
-    with open("/proc/mounts") as f:
-        for line in f:
-            fields = line.split()
-            if fields[2] == "cgroup2":
-                return fields[1]
-    return None
-
 
 TASK_POLICY = """apiVersion: credwatch.io/v1alpha1
 kind: CredentialPolicy
@@ -491,10 +483,6 @@ class Enforcement(E2ETestCase):
         code, _ = agent.stop()
         self.assertEqual(code, 0)
 
-
-def b64url(text):
-    import base64
-    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
 
 
 class PodScenarios(E2ETestCase):

@@ -1,5 +1,4 @@
 """End to end: workloads in real cgroups of every common shape are attributed to their identities."""
-import base64
 import json
 import os
 import shutil
@@ -9,20 +8,9 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from credwatch_e2e import E2ETestCase, Listener, credwatch, events, main  # noqa: E402
+from credwatch_e2e import E2ETestCase, Listener, b64url, cgroup2_root, credwatch, events, main  # noqa: E402
 
 
-def cgroup2_root():
-    with open("/proc/mounts") as f:
-        for line in f:
-            fields = line.split()
-            if fields[2] == "cgroup2":
-                return fields[1]
-    return None
-
-
-def b64url(text):
-    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
 
 
 def token(ns, pod, pod_uid, sa):

@@ -1,4 +1,5 @@
 """Shared helpers for the end-to-end tests: run the real credwatch binary as a user would."""
+import base64
 import json
 import os
 import shutil
@@ -121,6 +122,21 @@ class Listener:
         self.running = False
         self.thread.join()
         self.sock.close()
+
+
+def cgroup2_root():
+    """Where the cgroup v2 hierarchy is mounted, or None."""
+    with open("/proc/mounts") as f:
+        for line in f:
+            fields = line.split()
+            if fields[2] == "cgroup2":
+                return fields[1]
+    return None
+
+
+def b64url(text):
+    """Unpadded base64url, as in a JWT's segments."""
+    return base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
 
 
 def closed_port():
