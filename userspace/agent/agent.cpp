@@ -18,6 +18,7 @@
 #include "agent/live_feed.h"
 #include "agent/pipeline.h"
 #include "catalog/catalog_scanner.h"
+#include "common/json_text.h"
 #include "common/log.h"
 #include "common/time.h"
 #include "correlate/credential_inventory.h"
@@ -228,7 +229,7 @@ void Agent::Impl::start() {
         .bind(2, std::string(kVersion))
         .bind(3, static_cast<int64_t>(CW_ABI_VERSION))
         .bind(4, config.node_name)
-        .bind(5, hooks.dump())
+        .bind(5, json_text(hooks))
         .step();
     run_id = db->last_insert_id();
   }

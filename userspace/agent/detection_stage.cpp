@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "common/glob.h"
+#include "common/json_text.h"
 #include "common/log.h"
 #include "store/alert_query.h"
 #include "store/block_store.h"
@@ -271,7 +272,7 @@ void DetectionStage::sync_baselines(Database &db, WallNs now) {
   }
   for (const auto &[identity, b] : d_.engine.baselines()) {
     d_.writer.submit(BaselineRecord{identity, std::string(to_string(b.state(now))), b.learned_until_ns(),
-                                    b.to_json().dump(), now});
+                                    json_text(b.to_json()), now});
   }
 }
 

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "common/json_text.h"
+
 namespace credwatch {
 
 namespace {
@@ -75,6 +77,7 @@ std::string LiveFeed::format(const Event &ev, bool colour) {
   std::string process = fmt::format("{}[{}]", ev.process.comm, ev.process.tgid);
   std::string line = fmt::format("{} {:<9} {:<22} {:<40} {}", format_clock(ev.time_ns), to_string(ev.kind), process,
                                  ev.identity.empty() ? "-" : ev.identity, detail(ev));
+  line = printable_text(line);  // a file name or argument must not drive the terminal
   if (!colour) return line;
   return std::string(kind_colour(ev.kind)) + line + "\033[0m";
 }

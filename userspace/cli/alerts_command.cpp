@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/table.h"
+#include "common/json_text.h"
 #include "common/time.h"
 #include "model/alert.h"
 #include "store/alert_query.h"
@@ -56,7 +57,7 @@ int run_alerts(const AlertsArgs &args) {
                format_rfc3339(a.last_seen_ns).substr(0, 19).c_str(), a.severity.c_str(), a.rule.c_str(),
                a.identity.c_str(), a.summary.c_str(), stdout_wants_colour() ? "\033[0m" : "");
       else
-        printf("%s\n", a.body.dump().c_str());
+        printf("%s\n", json_text(a.body).c_str());
       fflush(stdout);
     };
     int64_t last = 0;
@@ -83,13 +84,13 @@ int run_alerts(const AlertsArgs &args) {
     return 0;
   }
   if (args.format == "jsonl") {
-    for (const auto &a : alerts) printf("%s\n", a.body.dump().c_str());
+    for (const auto &a : alerts) printf("%s\n", json_text(a.body).c_str());
     return 0;
   }
   if (args.format == "json") {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto &a : alerts) arr.push_back(a.body);
-    printf("%s\n", arr.dump(2).c_str());
+    printf("%s\n", json_text(arr, 2).c_str());
     return 0;
   }
   TextTable table({"ID", "LAST SEEN", "SEVERITY", "RULE", "COUNT", "ACTION", "IDENTITY", "CREDENTIAL", "SUMMARY"});
@@ -110,7 +111,7 @@ int run_baselines(const std::string &db_path, const std::string &identity, const
     // The document `Baselines::load_json` reads: an export can be imported into another agent's store.
     nlohmann::json list = nlohmann::json::array();
     for (const auto &b : baselines) list.push_back(b.body);
-    printf("%s\n", nlohmann::json{{"version", 1}, {"baselines", list}}.dump(2).c_str());
+    printf("%s\n", json_text(nlohmann::json{{"version", 1}, {"baselines", list}}, 2).c_str());
     return 0;
   }
   auto count = [](const nlohmann::json &body, const char *key) {

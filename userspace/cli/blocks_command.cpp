@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/table.h"
+#include "common/json_text.h"
 #include "common/time.h"
 #include "store/block_store.h"
 #include "store/database.h"
@@ -35,7 +36,7 @@ int run_blocks(const std::string &db_path, bool all, const std::string &format) 
   if (format == "json") {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto &b : blocks) arr.push_back(block_to_json(b));
-    printf("%s\n", arr.dump(2).c_str());
+    printf("%s\n", json_text(arr, 2).c_str());
     return 0;
   }
   TextTable table({"ID", "STATE", "IDENTITY", "CGROUP", "ALERT", "CREATED", "EXPIRES", "REASON"});

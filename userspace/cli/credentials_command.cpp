@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/table.h"
+#include "common/json_text.h"
 #include "common/time.h"
 #include "store/credential_query.h"
 #include "store/database.h"
@@ -58,13 +59,13 @@ int run_credentials(const CredentialsArgs &args) {
   auto credentials = query_credentials(db, filter, now);
 
   if (args.format == "jsonl") {
-    for (const auto &c : credentials) printf("%s\n", credential_to_json(c, now).dump().c_str());
+    for (const auto &c : credentials) printf("%s\n", json_text(credential_to_json(c, now)).c_str());
     return 0;
   }
   if (args.format == "json") {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto &c : credentials) arr.push_back(credential_to_json(c, now));
-    printf("%s\n", arr.dump(2).c_str());
+    printf("%s\n", json_text(arr, 2).c_str());
     return 0;
   }
   TextTable table({"CREDENTIAL", "KIND", "STATUS", "USED BY", "USES", "LAST USED", "EXPIRES", "SOURCE", "DESCRIPTOR"});

@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/table.h"
+#include "common/json_text.h"
 #include "common/log.h"
 #include "config/config.h"
 #include "doctor/doctor.h"
@@ -29,7 +30,7 @@ int run_doctor_command(const DoctorArgs &args) {
   DoctorReport report = run_doctor(options);
 
   if (args.format == "json") {
-    printf("%s\n", doctor_json(report).dump(2).c_str());
+    printf("%s\n", json_text(doctor_json(report), 2).c_str());
   } else {
     DoctorTable t = doctor_table(report);
     TextTable table(t.headers);

@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/table.h"
+#include "common/json_text.h"
 #include "common/time.h"
 #include "model/event.h"
 #include "store/database.h"
@@ -112,9 +113,9 @@ int run_tree(Database &db, const EventsArgs &args) {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto &p : chain) arr.push_back(process_to_json(p));
     if (args.format == "jsonl")
-      for (const auto &p : arr) printf("%s\n", p.dump().c_str());
+      for (const auto &p : arr) printf("%s\n", json_text(p).c_str());
     else
-      printf("%s\n", arr.dump(2).c_str());
+      printf("%s\n", json_text(arr, 2).c_str());
     return 0;
   }
   printf("%s\n\n", format_chain(chain).c_str());
@@ -162,11 +163,11 @@ int run_events(const EventsArgs &args) {
     if (args.format == "table") {
       print_table(events, first);
     } else if (args.format == "jsonl") {
-      for (const auto &e : events) printf("%s\n", event_to_json(e).dump().c_str());
+      for (const auto &e : events) printf("%s\n", json_text(event_to_json(e)).c_str());
     } else {
       nlohmann::json all = nlohmann::json::array();
       for (const auto &e : events) all.push_back(event_to_json(e));
-      printf("%s\n", all.dump(2).c_str());
+      printf("%s\n", json_text(all, 2).c_str());
     }
     fflush(stdout);
   };

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/table.h"
+#include "common/json_text.h"
 #include "common/time.h"
 #include "store/database.h"
 #include "store/identity_query.h"
@@ -42,13 +43,13 @@ int run_identities(const IdentitiesArgs &args) {
   if (!args.kind.empty()) filter.kind = args.kind;
   auto identities = query_identities(db, filter);
   if (args.format == "jsonl") {
-    for (const auto &i : identities) printf("%s\n", identity_to_json(i).dump().c_str());
+    for (const auto &i : identities) printf("%s\n", json_text(identity_to_json(i)).c_str());
     return 0;
   }
   if (args.format == "json") {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto &i : identities) arr.push_back(identity_to_json(i));
-    printf("%s\n", arr.dump(2).c_str());
+    printf("%s\n", json_text(arr, 2).c_str());
     return 0;
   }
   TextTable table({"IDENTITY", "KIND", "INSTANCES", "PROCS", "SECRETS", "CONNECTS", "FIRST SEEN", "LAST SEEN",

@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "cli/table.h"
+#include "common/json_text.h"
 #include "common/time.h"
 #include "store/database.h"
 #include "store/retention.h"
@@ -67,7 +68,7 @@ int run_prune(const PruneArgs &args) {
     for (const char *table : kPrunedTables) deleted[table] = pruned_count(total, table);
     nlohmann::json out = {{"database", db.path()}, {"older_than", args.older_than}, {"cutoff", format_rfc3339(cutoff)},
                           {"deleted", deleted},    {"total", total.total()},        {"complete", complete}};
-    printf("%s\n", out.dump().c_str());
+    printf("%s\n", json_text(out).c_str());
   } else {
     printf("%s rows older than %s (before %s) from %s\n", complete ? "deleted" : "interrupted; so far deleted",
            args.older_than.c_str(), format_rfc3339(cutoff).c_str(), db.path().c_str());

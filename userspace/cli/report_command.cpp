@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/table.h"
+#include "common/json_text.h"
 #include "common/time.h"
 #include "store/database.h"
 #include "store/privilege_report.h"
@@ -28,7 +29,7 @@ int run_report(const ReportArgs &args) {
   PrivilegeReport report =
       privilege_report(db, args.identity.empty() ? std::nullopt : std::optional<std::string>(args.identity), since, now);
   if (args.format == "json") {
-    printf("%s\n", privilege_report_to_json(report).dump(2).c_str());
+    printf("%s\n", json_text(privilege_report_to_json(report), 2).c_str());
     return 0;
   }
   bool colour = stdout_wants_colour();

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/table.h"
+#include "common/json_text.h"
 #include "common/time.h"
 #include "store/database.h"
 
@@ -48,7 +49,7 @@ int run_stats(const StatsArgs &args) {
                            {"hooks", nlohmann::json::parse(runs.text(5), nullptr, false)}});
 
   if (args.format == "json") {
-    printf("%s\n", out.dump(2).c_str());
+    printf("%s\n", json_text(out, 2).c_str());
     return 0;
   }
   bool colour = stdout_wants_colour();

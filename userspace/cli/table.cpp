@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "common/json_text.h"
+
 namespace credwatch {
 
 size_t display_width(const std::string &s) {
@@ -30,6 +32,7 @@ std::string truncate(const std::string &s, size_t width) {
 
 void TextTable::add_row(std::vector<std::string> cells, std::string colour) {
   cells.resize(headers_.size());
+  for (auto &cell : cells) cell = printable_text(cell);  // names and paths come from workloads
   rows_.push_back(std::move(cells));
   colours_.push_back(std::move(colour));
 }

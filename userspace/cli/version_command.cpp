@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "common/json_text.h"
 #include "store/database.h"
 #include "version.h"
 
@@ -24,7 +25,7 @@ void add_version_command(CLI::App &app) {
                           {"commit", kGitCommit},
                           {"bpf_abi", CW_ABI_VERSION},
                           {"schema", Database::latest_schema_version()}};
-      printf("%s\n", j.dump().c_str());
+      printf("%s\n", json_text(j).c_str());
     } else {
       printf("credwatch %s (commit %s, BPF ABI %d, schema %d)\n", kVersion, kGitCommit, CW_ABI_VERSION,
              Database::latest_schema_version());

@@ -1,6 +1,7 @@
 // Per-identity baselines: the learning window, what is recorded during it, and the JSON the agent stores.
 #include "detect/baselines.h"
 
+#include "common/json_text.h"
 #include "detect/event_facts.h"
 
 namespace credwatch {
@@ -184,7 +185,7 @@ std::string Baselines::load_json(const nlohmann::json &j) {
   if (!j.contains("version") || !j.at("version").is_number_integer())
     return "baselines document has no integer 'version'";
   if (j.at("version").get<int64_t>() != kBaselineFormatVersion)
-    return "baselines document has version " + j.at("version").dump() + ", this agent reads version " +
+    return "baselines document has version " + json_text(j.at("version")) + ", this agent reads version " +
            std::to_string(kBaselineFormatVersion);
   if (!j.contains("baselines") || !j.at("baselines").is_array()) return "baselines document has no 'baselines' array";
   std::map<std::string, IdentityBaseline, std::less<>> loaded;

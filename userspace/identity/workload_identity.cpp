@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "common/json_text.h"
+
 namespace credwatch {
 
 namespace {
@@ -39,11 +41,6 @@ nlohmann::json attributes_object(const WorkloadIdentity &identity) {
   nlohmann::json attrs = nlohmann::json::object();
   for (const auto &[k, v] : identity.attributes) attrs[k] = v;
   return attrs;
-}
-
-std::string dump(const nlohmann::json &j) {
-  // Paths and executable names are bytes, not necessarily UTF-8: replace rather than throw.
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -106,7 +103,7 @@ std::string format_identity(const WorkloadIdentity &identity) {
 }
 
 std::string identity_attributes_json(const WorkloadIdentity &identity) {
-  return dump(attributes_object(identity));
+  return json_text(attributes_object(identity));
 }
 
 std::string identity_json(const WorkloadIdentity &identity) {
@@ -114,7 +111,7 @@ std::string identity_json(const WorkloadIdentity &identity) {
   j["id"] = identity.id;
   j["kind"] = identity.kind;
   j["attributes"] = attributes_object(identity);
-  return dump(j);
+  return json_text(j);
 }
 
 namespace {

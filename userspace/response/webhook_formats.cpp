@@ -10,6 +10,8 @@
 #include <random>
 #include <utility>
 
+#include "common/json_text.h"
+
 namespace credwatch {
 
 namespace {
@@ -137,7 +139,7 @@ std::string go_quoted(std::string_view s) {
 }
 
 std::string serialise(const json &j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  return json_text(j);
 }
 
 }  // namespace
@@ -294,7 +296,7 @@ json falco_payload(const Alert &a, const DeliveryContext &ctx) {
   auto shown = [](const json &v) -> std::string {
     if (v.is_null()) return std::string(kNotAvailable);
     if (v.is_string()) return v.get<std::string>();
-    return v.dump();
+    return json_text(v);
   };
   std::string tod = format_rfc3339(time).substr(11, 18);  // "HH:MM:SS.nnnnnnnnn", as Falco's output starts
   std::string output =

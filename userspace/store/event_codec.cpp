@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "common/json_text.h"
 #include "common/time.h"
 
 namespace credwatch {
@@ -29,16 +30,16 @@ struct DetailsVisitor {
               {"cap_effective", hex64(d.cap_effective)},
               {"tty", d.tty_nr != 0},
               {"parent_start_ns", d.parent_start_ns}};
-    cols.details = j.dump();
+    cols.details = json_text(j);
   }
   void operator()(const ForkDetails &d) const {
-    cols.details = json{{"child_pid", d.child_tgid}, {"child_start_ns", d.child_start_ns}}.dump();
+    cols.details = json_text(json{{"child_pid", d.child_tgid}, {"child_start_ns", d.child_start_ns}});
   }
   void operator()(const ExitDetails &d) const {
     json j = {{"status", d.status}};
     j["exit_code"] = d.exit_code() ? json(*d.exit_code()) : json(nullptr);
     j["signal"] = d.signal() ? json(*d.signal()) : json(nullptr);
-    cols.details = j.dump();
+    cols.details = json_text(j);
   }
   void operator()(const FileOpenDetails &d) const {
     cols.path = d.path;
@@ -56,25 +57,23 @@ struct DetailsVisitor {
               {"ino", d.ino},
               {"match", to_string(d.match)},
               {"credential_kind", d.credential_kind}};
-    cols.details = j.dump();
+    cols.details = json_text(j);
   }
   void operator()(const ConnectDetails &d) const {
     cols.dest = d.destination();
     cols.result = d.result;
     json j = {{"family", d.family_name()}, {"type", d.type_name()}, {"address", d.address}, {"port", d.port},
               {"fd", d.fd}};
-    cols.details = j.dump();
+    cols.details = json_text(j);
   }
   void operator()(const EnvExecDetails &d) const {
-    cols.details =
-        json{{"name", d.name},
+    cols.details = json_text(json{{"name", d.name},
              {"credential_kind", d.credential_kind},
              {"block_truncated", d.block_truncated},
-             {"at_start", d.at_start}}
-            .dump();
+             {"at_start", d.at_start}});
   }
   void operator()(const EnvReadDetails &d) const {
-    cols.details = json{{"name", d.name}, {"function", d.function}}.dump();
+    cols.details = json_text(json{{"name", d.name}, {"function", d.function}});
   }
   void operator()(const ProcSnoopDetails &d) const {
     cols.result = d.result;
@@ -83,7 +82,7 @@ struct DetailsVisitor {
     json j = {{"target_pid", d.target_pid},   {"target_tgid", d.target_tgid},     {"target_comm", d.target_comm},
               {"target_identity", d.target_identity}, {"method", d.method}, {"request", d.request},
               {"request_name", d.request_name}};
-    cols.details = j.dump();
+    cols.details = json_text(j);
   }
   void operator()(const PrivilegeDetails &d) const {
     cols.result = d.result;
@@ -92,15 +91,14 @@ struct DetailsVisitor {
               {"cap_permitted", hex64(d.cap_permitted)}, {"args", d.args}};
     j["previous_euid"] = d.previous_euid ? json(*d.previous_euid) : json(nullptr);
     j["previous_cap_effective"] = d.previous_cap_effective ? json(hex64(*d.previous_cap_effective)) : json(nullptr);
-    cols.details = j.dump();
+    cols.details = json_text(j);
   }
   void operator()(const LostDetails &d) const {
-    cols.details = json{{"source", d.source},
+    cols.details = json_text(json{{"source", d.source},
                         {"count", d.count},
                         {"reason", d.reason},
                         {"window_start", format_rfc3339(d.window_start_ns)},
-                        {"window_start_ns", d.window_start_ns}}
-                       .dump();
+                        {"window_start_ns", d.window_start_ns}});
   }
 };
 

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_text.h"
 #include "common/log.h"
 #include "common/time.h"
 #include "store/event_codec.h"
@@ -328,7 +329,7 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
             .bind(5, static_cast<int64_t>(proc->uid))
             .bind(6, proc->comm)
             .bind(7, proc->exe)
-            .bind(8, nlohmann::json(proc->args).dump())
+            .bind(8, json_text(nlohmann::json(proc->args)))
             .bind(9, static_cast<int64_t>(proc->cgroup_id));
         if (proc->identity.empty()) upsert_process.bind_null(10); else upsert_process.bind(10, proc->identity);
         upsert_process.bind(11, proc->seen_ns);
@@ -351,7 +352,7 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
         upsert_credential.bind(1, c->id)
             .bind(2, c->digest)
             .bind(3, c->kind)
-            .bind(4, c->descriptor.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
+            .bind(4, json_text(c->descriptor))
             .bind(5, c->seen_ns)
             .bind(6, c->seen_ns)
             .bind(7, c->expires_ns ? std::optional<int64_t>(*c->expires_ns) : std::nullopt)
@@ -397,7 +398,7 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
         upsert_alert.bind(12, to_string(al.action))
             .bind(13, al.summary)
             .bind(14, al.dedup_key)
-            .bind(15, alert_to_json(al).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+            .bind(15, json_text(alert_to_json(al)));
         upsert_alert.step();
         upsert_alert.reset();
       } else if (auto *b = std::get_if<BaselineRecord>(&item)) {
@@ -451,8 +452,9 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
       }
     }
     tx.commit();
-  } catch (const StoreError &e) {
-    // Keep running: a failed batch (disk full, I/O error) is logged and counted, the agent goes on.
+  } catch (const std::exception &e) {
+    // Keep running: a failed batch (disk full, I/O error, a record that cannot be encoded) is logged and counted,
+    // the agent goes on. An exception escaping this thread would end the agent.
     log->error("writing {} records to {} failed: {}", batch.size(), db_.path(), e.what());
     std::lock_guard lock(mutex_);
     ++stats_.write_errors;

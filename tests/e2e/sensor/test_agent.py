@@ -130,6 +130,35 @@ class AgentRecordsWhatUsersDo(E2ETestCase):
         self.assertNotIn("locked", err)
         self.assertNotIn("error", err.lower())
 
+    def test_hostile_names_and_arguments_do_not_stop_the_agent(self):
+        # Bytes that are not UTF-8 and a terminal escape, in a secret's path and in a program's arguments.
+        agent = self.start_agent()
+        hostile = b"\xff\xfe\x1b[31mred"
+        secret = os.path.join(os.fsencode(self.workdir), b"home/" + hostile + b"/.aws/credentials")
+        os.makedirs(os.path.dirname(secret))
+        with open(secret, "w") as f:
+            f.write("[default]\naws_access_key_id = AKIAHOSTILE\n")
+        subprocess.run([b"cat", secret], capture_output=True, check=True)
+        subprocess.run([b"/bin/true", hostile, b"\xc0\xaf"], check=True)
+        time.sleep(0.5)
+        self.assertIsNone(agent.proc.poll(), agent.read_log())
+        code, _ = agent.stop()
+        self.assertEqual(code, 0, agent.read_log())
+
+        # Every output is valid UTF-8 (credwatch() decodes strictly) with U+FFFD for the bad bytes.
+        opens = [e for e in events(agent.db, "--kind", "file_open", "--comm", "cat") if "red/.aws" in e["path"]]
+        self.assertEqual(len(opens), 1, opens)
+        self.assertIn("\ufffd\ufffd", opens[0]["path"])
+        self.assertEqual(opens[0]["catalog"], "aws-credentials")
+        execs = [e for e in events(agent.db, "--kind", "exec") if e["process"]["comm"] == "true"
+                 and len(e["details"]["args"]) == 3]
+        self.assertEqual(len(execs), 1, execs)
+        self.assertTrue(execs[0]["details"]["args"][1].startswith("\ufffd\ufffd"), execs[0])
+        # People's tables show the escape, never send it to the terminal.
+        table = credwatch("events", "--kind", "file_open", "--comm", "cat", db=agent.db).stdout
+        self.assertIn("\\x1b", table)
+        self.assertNotIn("\x1b", table)
+
     def test_agent_that_cannot_open_its_database_exits_with_a_clear_message(self):
         blocker = os.path.join(self.workdir, "file")
         with open(blocker, "w") as f:

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/json_text.h"
 #include "store/credential_query.h"
 #include "store/database.h"
 #include "store/event_query.h"
@@ -177,6 +178,43 @@ TEST_F(StoreTest, JsonSchemaOfAFileOpen) {
   for (const char *key : {"id", "time", "time_ns", "kind", "identity", "process", "path", "dest", "result", "error",
                           "catalog", "credential", "details"})
     EXPECT_TRUE(j.contains(key)) << key;
+}
+
+// Paths and arguments are bytes: a name that is not UTF-8 is stored as it is (so exact filters still match it)
+// and shown with U+FFFD, and neither the writer nor a query stops on it.
+TEST_F(StoreTest, NamesThatAreNotUtf8AreKeptAndShownReplaced) {
+  const std::string hostile_path = "/home/\xff\xfe/.aws/credentials";
+  auto db = Database::open(path);
+  {
+    EventWriter writer(db, 1);
+    writer.submit(file_event(1000, 5, hostile_path));
+    Event exec;
+    exec.kind = EventKind::Exec;
+    exec.time_ns = 2000;
+    exec.process.tgid = exec.process.pid = 6;
+    exec.process.comm = "tr\xff" "e";
+    exec.process.exe = "/bin/true";
+    exec.details = ExecDetails{"/bin/true", {"true", "\xc0\xaf"}, false, 0, 0, 0, 0, 0};
+    writer.submit(exec);
+    writer.flush();
+    EXPECT_EQ(writer.stats().events_written, 2u);
+    EXPECT_EQ(writer.stats().write_errors, 0u);
+  }
+  EventFilter exact;
+  exact.path = hostile_path;
+  auto found = query_events(db, exact);
+  ASSERT_EQ(found.size(), 1u);
+  auto j = nlohmann::json::parse(json_text(event_to_json(found[0])));
+  EXPECT_EQ(j["path"], "/home/\xEF\xBF\xBD\xEF\xBF\xBD/.aws/credentials");
+  EXPECT_EQ(j["details"]["requested"], j["path"]);
+
+  EventFilter execs;
+  execs.kinds = {"exec"};
+  auto exec = query_events(db, execs);
+  ASSERT_EQ(exec.size(), 1u);
+  auto e = nlohmann::json::parse(json_text(event_to_json(exec[0])));
+  EXPECT_EQ(e["details"]["args"][1], "\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(e["process"]["comm"], "tr\xEF\xBF\xBD" "e");
 }
 
 TEST_F(StoreTest, FullQueueDropsAndCountsButKeepsLossReports) {
