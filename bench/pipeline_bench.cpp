@@ -58,6 +58,7 @@ struct Options {
   uint32_t catalog_entries = 0;       // synthetic entries added to the built-in catalog
   uint32_t policies = 0;              // synthetic policies, one per identity up to this many
   bool detection = true;
+  uint32_t repeat_window_ms = 1000;  // the agent's default; 0: every record is a row of its own
   std::string workdir;
   bool keep = false;
   bool progress = false;
@@ -315,7 +316,8 @@ int run(const Options &opt) {
   SecretMaps secret_maps;  // no kernel: verdicts for the kernel go nowhere
   LiveFeed feed(stdout, false);
   EventPipeline pipeline(EventPipeline::Deps{catalog, clock, proc, processes, identities, credentials, env_names,
-                                             secret_maps, writer, feed, kMntNs});
+                                             secret_maps, writer, feed, kMntNs,
+                                             static_cast<int64_t>(opt.repeat_window_ms) * 1'000'000});
   pipeline.set_next_event_id(1);
   for (const auto &f : files) pipeline.note_secret_file(kernel_dev(f.dev), f.ino, f.path);
 
@@ -396,6 +398,7 @@ int run(const Options &opt) {
                 static_cast<unsigned long long>(opt.events));
     }
   }
+  pipeline.flush_repeats();  // what the agent does at stop: the windows still open report their counts
   double feeder_cpu = cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - feeder_cpu0;
   auto fed = std::chrono::steady_clock::now();
   writer.flush();
@@ -435,6 +438,9 @@ int run(const Options &opt) {
       {"catalog_entries", catalog.entries().size()},
       {"policies", opt.policies},
       {"detection", opt.detection},
+      {"repeat_window_ms", opt.repeat_window_ms},
+      {"folded", pipeline.folded()},
+      {"folded_share", records ? static_cast<double>(pipeline.folded()) / static_cast<double>(records) : 0.0},
       {"pipeline_cpu_s", feeder_cpu},
       {"pipeline_records_per_s", records / feeder_cpu},
       {"pipeline_ns_per_record", feeder_cpu * 1e9 / records},
@@ -483,6 +489,9 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   app.add_option("--policies", opt.policies, "Synthetic policies (one identity each)")->capture_default_str();
   app.add_flag("!--no-detection", opt.detection, "Leave the detection engine out");
+  app.add_option("--repeat-window-ms", opt.repeat_window_ms,
+                 "Identical events of a process this close fold into one row (0: every record is a row)")
+      ->capture_default_str()->check(CLI::Range(0u, 60'000u));
   app.add_option("--workdir", opt.workdir, "Directory for the database and credential files (kept)");
   app.add_flag("--keep", opt.keep, "Keep the temporary directory");
   app.add_flag("--progress", opt.progress, "Progress on stderr");

@@ -272,7 +272,8 @@ void Agent::Impl::start() {
   feed = LiveFeed(stdout, options.live_feed);
   pipeline = std::make_unique<EventPipeline>(EventPipeline::Deps{catalog, clock, *proc, *processes, *identities,
                                                                  *credentials, *env_names, sensor->secret_maps(),
-                                                                 *writer, feed, host_mnt_ns});
+                                                                 *writer, feed, host_mnt_ns,
+                                                                 config.repeat_window_ns});
 
   EnvReadScope scope = parse_scope(config.env_reads_scope);
   sensor->env_maps().load(env_filter, scope);
@@ -449,6 +450,8 @@ void Agent::Impl::update_metrics() {
   uint64_t decode_errors = pipeline->counters().decode_errors + sensor->handler_errors();
   auto &metered = metrics.decode_errors();
   if (decode_errors > metered.value()) metered.inc(decode_errors - metered.value());
+  auto &folded = metrics.events_folded();
+  if (pipeline->folded() > folded.value()) folded.inc(pipeline->folded() - folded.value());
   metrics.identities_tracked().set(static_cast<double>(identities->cached_cgroups()));
   metrics.credentials_tracked().set(static_cast<double>(credentials->size()));
   if (config.retention_ns > 0) {
@@ -498,6 +501,7 @@ void Agent::Impl::stop() {
   WallNs now = wall_now_ns();
   if (sensor && writer && pipeline) {
     sensor->poll(0);  // take what is already in the ring buffer
+    pipeline->flush_repeats();
     report_counters(now);
     if (detection) detection->sync_baselines(*db, now);
   }

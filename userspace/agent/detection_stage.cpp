@@ -41,7 +41,7 @@ DetectionContext DetectionStage::context_for(const Event &ev) {
     c.env = env;
     if (const auto *known = d_.credentials.describe(c.id)) {
       c.kind = known->kind;
-      c.descriptor = known->descriptor;
+      c.descriptor = known->descriptor;  // shared, not copied
     }
     ctx.credentials.push_back(std::move(c));
     start = comma + 1;
@@ -114,7 +114,7 @@ void DetectionStage::task_ended(const Event &exit) {
     a.credential_id = credential;
     if (const auto *known = d_.credentials.describe(credential)) {
       a.credential_kind = known->kind;
-      a.credential_descriptor = known->descriptor;
+      a.credential_descriptor = *known->descriptor;
     }
     a.process_chain.push_back({exit.process.tgid, exit.process.start_ns, exit.process.comm, exit.process.exe, {}});
     if (exit.id) a.evidence.push_back(exit.id);

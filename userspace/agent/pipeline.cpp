@@ -15,8 +15,15 @@ std::shared_ptr<spdlog::logger> pipeline_log() {
 }
 }  // namespace
 
+namespace {
+constexpr size_t kMaxRepeatWindows = 65'536;  // about 20 MB at most; past it events are recorded one by one
+}  // namespace
+
 EventPipeline::EventPipeline(Deps deps)
-    : d_(deps), decoder_(deps.clock), assembler_([this](std::string_view name) { return d_.env_names.is_secret(name); }) {}
+    : d_(deps),
+      decoder_(deps.clock),
+      assembler_([this](std::string_view name) { return d_.env_names.is_secret(name); }),
+      repeats_(deps.repeat_window_ns, kMaxRepeatWindows, [this](EventRepeats r) { d_.writer.submit(std::move(r)); }) {}
 
 void EventPipeline::note_secret_file(uint64_t dev, uint64_t ino, const std::string &path) {
   secret_files_[{dev, ino}] = path;
@@ -39,6 +46,8 @@ void EventPipeline::on_record(std::span<const uint8_t> data) {
 
 void EventPipeline::handle(Event &ev) {
   const ProcessInfo *changed = d_.processes.apply(ev);
+  // A repeat costs this lookup only: no identity, catalog, fingerprint, detection or row of its own.
+  if (!changed && repeats_.fold(ev, exec_generation(ev.process.tgid))) return;
   attribute(ev);
   if (changed) d_.writer.submit(with_identity(*changed));
   switch (ev.kind) {
@@ -225,13 +234,21 @@ void EventPipeline::seed(const std::vector<ProcessInfo> &processes, WallNs now) 
 
 void EventPipeline::tick(WallNs now) {
   for (auto &env : assembler_.expire(now)) environment(std::move(env), false);
+  repeats_.expire(now);
 }
 
 void EventPipeline::record(Event ev) {
   if (next_event_id_ > 0) ev.id = next_event_id_++;
   if (on_recorded) on_recorded(ev);
   d_.feed.print(ev);
-  d_.writer.submit(std::move(ev));
+  RepeatFolder::Prepared repeats = repeats_.prepare(ev, exec_generation(ev.process.tgid));
+  // Repeats fold only into a row the store accepted: a dropped event's repeats are recorded on their own.
+  if (d_.writer.submit(std::move(ev))) repeats_.open(std::move(repeats));
+}
+
+WallNs EventPipeline::exec_generation(uint32_t tgid) const {
+  const ProcessInfo *p = d_.processes.find(tgid);
+  return p ? p->seen_ns : 0;
 }
 
 }  // namespace credwatch

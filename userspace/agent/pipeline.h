@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "agent/live_feed.h"
+#include "agent/repeat_folder.h"
 #include "catalog/secret_catalog.h"
 #include "correlate/credential_inventory.h"
 #include "credentials/env_secret_names.h"
@@ -36,6 +37,7 @@ class EventPipeline {
     EventWriter &writer;
     LiveFeed &feed;
     uint32_t host_mnt_ns = 0;  // init's mount namespace: kernel-rebuilt paths there are host paths
+    int64_t repeat_window_ns = 1'000'000'000;  // identical events of a process this close fold (0: never)
   };
 
   // What never reached the store, for the loss reports.
@@ -52,8 +54,10 @@ class EventPipeline {
   void on_record(std::span<const uint8_t> data);
   // Processes found in /proc at start: stored with their identity, their environments fingerprinted.
   void seed(const std::vector<ProcessInfo> &processes, WallNs now);
-  // Periodic: environments whose pieces stopped coming.
+  // Periodic: environments whose pieces stopped coming, and repeat windows that closed.
   void tick(WallNs now);
+  // Reports every pending repeat count to the store (at stop).
+  void flush_repeats() { repeats_.expire(0, true); }
   // A secret file found by the catalog scan, so events can name where it lives on the node.
   void note_secret_file(uint64_t dev, uint64_t ino, const std::string &path);
   // Writes an event to the sinks (the live feed and the store).
@@ -62,6 +66,8 @@ class EventPipeline {
   void forget_workloads() { known_workloads_.clear(); }
 
   const Counters &counters() const { return counters_; }
+  // Events folded into an earlier one of their window (counted on its row, not recorded themselves).
+  uint64_t folded() const { return repeats_.folded(); }
   // Events are numbered here, as they are seen, so detection can cite them before the store has them.
   void set_next_event_id(int64_t id) { next_event_id_ = id; }
   // Called once per new workload instance (cgroup, identity), after its first event is attributed.
@@ -80,6 +86,8 @@ class EventPipeline {
   void environment(AssembledEnvironment env, bool at_start);
   void store_updates(InventoryUpdates &updates);
   ProcessInfo with_identity(const ProcessInfo &p);
+  // When the process last exec'd: repeats never cross into a new program.
+  WallNs exec_generation(uint32_t tgid) const;
 
   struct InodeKey {
     uint64_t dev, ino;
@@ -95,6 +103,7 @@ class EventPipeline {
   std::unordered_map<InodeKey, std::string, InodeHash> secret_files_;  // where known secret inodes live
   std::set<std::pair<uint64_t, std::string>> known_workloads_;          // instances already stored
   Counters counters_;
+  RepeatFolder repeats_;
   int64_t next_event_id_ = 0;  // 0: the store numbers them
 };
 

@@ -41,6 +41,11 @@ int run_agent(const AgentArgs &args) {
       throw std::runtime_error(std::string("--retention: ") + e.what());
     }
   }
+  // A row must outlive its repeat window, or its repeats would be added to a row retention already deleted.
+  if (config.retention_ns > 0 && config.repeat_window_ns * 2 > config.retention_ns)
+    throw std::runtime_error("repeat_window (" + std::to_string(config.repeat_window_ns / 1'000'000'000) +
+                             "s) must be at most half of retention (" +
+                             std::to_string(config.retention_ns / 1'000'000'000) + "s)");
   LogFormat format = config.log_format == "json" ? LogFormat::Json
                      : config.log_format == "human" ? LogFormat::Human
                                                     : LogFormat::Auto;

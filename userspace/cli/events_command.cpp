@@ -92,6 +92,7 @@ std::string detail(const StoredEvent &e) {
   }
   if (e.result && *e.result < 0) out += "  " + errno_name(*e.result);
   if (e.credential) out += "  " + *e.credential;
+  if (e.repeats > 0) out += "  (+" + std::to_string(e.repeats) + " repeats to " + local_time(e.last_time_ns.value_or(e.time_ns)) + ")";
   return out;
 }
 

@@ -111,7 +111,7 @@ class Parser {
     check_keys(root, "the config",
                {"database", "node_name", "trust_domain", "kubelet_root", "container_log_dir", "pod_log_dir",
                 "podman_roots", "docker_roots", "log_level", "log_format", "ring_buffer_mb", "max_queue",
-                "stats_interval", "catalog_rescan_interval", "retention", "probes", "catalog", "fingerprint_key_file",
+                "stats_interval", "catalog_rescan_interval", "retention", "repeat_window", "probes", "catalog", "fingerprint_key_file",
                 "env", "policy", "detection", "webhooks", "enforcement"});
     if (auto enf = root["enforcement"]) {
       check_keys(enf, "'enforcement'", {"enabled", "protected", "block_duration"});
@@ -168,6 +168,17 @@ class Parser {
       } catch (const std::invalid_argument &e) {
         fail(n, "'retention': " + std::string(e.what()));
       }
+    }
+    if (auto n = root["repeat_window"]) {
+      std::string text = string(n, "repeat_window");
+      try {
+        cfg.repeat_window_ns = text == "0" ? 0 : parse_duration_ns(text);  // "0s" too: 0 turns folding off
+      } catch (const std::invalid_argument &e) {
+        fail(n, "'repeat_window': " + std::string(e.what()));
+      }
+      if (cfg.repeat_window_ns < 0) fail(n, "'repeat_window' must not be negative");
+      if (cfg.repeat_window_ns > 60'000'000'000LL)
+        fail(n, "'repeat_window' must be at most 1m: repeats are counted on their row only when the window closes");
     }
     if (auto n = root["node_name"]) cfg.node_name = string(n, "node_name");
     if (auto n = root["trust_domain"]) {

@@ -22,6 +22,8 @@ struct Config {
   std::string database = "/var/lib/credwatch/credwatch.db";
   // Events, sensor counters, exited processes and finished deliveries older than this are pruned (0: kept forever).
   int64_t retention_ns = 7LL * 86400 * 1'000'000'000;
+  // Identical events of one process this close together fold into the first stored (0: every event is a row).
+  int64_t repeat_window_ns = 1'000'000'000;
   std::string node_name;                 // default: the host name
   std::string trust_domain = "cluster.local";
   std::string kubelet_root = "/var/lib/kubelet";

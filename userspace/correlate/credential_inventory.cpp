@@ -48,7 +48,8 @@ std::vector<std::string> CredentialInventory::record(std::vector<ExtractedCreden
     r.digest = fp.digest;
     r.kind = kind;
     r.descriptor = std::move(c.descriptor);
-    described_.try_emplace(fp.id, Description{kind, r.descriptor});
+    if (!described_.count(fp.id))
+      described_.emplace(fp.id, Description{kind, std::make_shared<const nlohmann::json>(r.descriptor)});
     r.seen_ns = now;
     r.expires_ns = claim_time(r.descriptor, "exp");
     r.issued_ns = claim_time(r.descriptor, "iat");

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -73,7 +74,7 @@ class CredentialInventory {
   // What is known of a credential seen by this agent run (kind and descriptor), for alerts; nullptr when unknown.
   struct Description {
     std::string kind;
-    nlohmann::json descriptor;
+    std::shared_ptr<const nlohmann::json> descriptor;  // never null; shared with detection, which reads it per event
   };
   const Description *describe(const std::string &id) const {
     auto it = described_.find(id);

@@ -75,26 +75,36 @@ std::string validate(const CredentialReuseOptions &options) {
 
 const CredentialSharing::Users &CredentialSharing::record(const std::string &credential_id, const std::string &identity,
                                                           std::string namespace_, WallNs time, int64_t event_id) {
-  Users &users = users_[credential_id];
-  std::erase_if(users, [&](const auto &kv) { return time - kv.second.last_seen_ns >= window_ns_; });
-  Use &use = users[identity];
+  Group &group = users_[credential_id];
+  if (time >= group.prune_at_ns) prune(group, time);
+  Use &use = group.users[identity];
   use.last_seen_ns = std::max(use.last_seen_ns, time);
   use.namespace_ = std::move(namespace_);
   if (event_id != 0) use.event_id = event_id;
-  return users;
+  // Members only ever get newer, so the earliest departure cannot come before the one computed at the last prune,
+  // nor before this member's.
+  group.prune_at_ns = std::min(group.prune_at_ns, use.last_seen_ns + window_ns_);
+  return group.users;
+}
+
+void CredentialSharing::prune(Group &group, WallNs now) {
+  std::erase_if(group.users, [&](const auto &kv) { return now - kv.second.last_seen_ns >= window_ns_; });
+  WallNs oldest = now;
+  for (const auto &[identity, use] : group.users) oldest = std::min(oldest, use.last_seen_ns);
+  group.prune_at_ns = oldest + window_ns_;
 }
 
 void CredentialSharing::expire(WallNs now) {
   for (auto it = users_.begin(); it != users_.end();) {
-    std::erase_if(it->second, [&](const auto &kv) { return now - kv.second.last_seen_ns >= window_ns_; });
-    it = it->second.empty() ? users_.erase(it) : std::next(it);
+    if (now >= it->second.prune_at_ns) prune(it->second, now);
+    it = it->second.users.empty() ? users_.erase(it) : std::next(it);
   }
 }
 
 void CredentialSharing::forget(std::string_view identity) {
   for (auto it = users_.begin(); it != users_.end();) {
-    it->second.erase(std::string(identity));
-    it = it->second.empty() ? users_.erase(it) : std::next(it);
+    it->second.users.erase(std::string(identity));
+    it = it->second.users.empty() ? users_.erase(it) : std::next(it);
   }
 }
 

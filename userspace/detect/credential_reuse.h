@@ -44,8 +44,17 @@ class CredentialSharing {
   size_t credentials() const { return users_.size(); }
 
  private:
+  // A credential's users, and when the oldest of them may leave the window: record() prunes only then, so a
+  // credential shared by thousands of identities costs a lookup per use, not a walk over all of them.
+  struct Group {
+    Users users;
+    WallNs prune_at_ns = 0;  // a lower bound: every member is still within the window before this time
+  };
+  // Drops the members that left the window by `now` and moves prune_at_ns to the next possible departure.
+  void prune(Group &group, WallNs now);
+
   int64_t window_ns_;
-  std::unordered_map<std::string, Users> users_;
+  std::unordered_map<std::string, Group> users_;
 };
 
 // What a reuse rule last reported for a credential: raise again only when the group grows or the window passed.

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -19,7 +20,11 @@ struct CredentialContext {
   std::string kind;                                      // catalog kind
   std::string path;                                      // file credentials: where it was read
   std::string env;                                       // environment credentials: the variable's name
-  nlohmann::json descriptor = nlohmann::json::object();  // non-secret identifiers: key id, jti, exp, ...
+  // Non-secret identifiers (key id, jti, exp, ...): the inventory's own copy, shared by every event and detector
+  // that refers to the credential rather than copied per event. Never null.
+  std::shared_ptr<const nlohmann::json> descriptor = empty_descriptor();
+
+  static const std::shared_ptr<const nlohmann::json> &empty_descriptor();
 };
 
 struct DetectionContext {

@@ -130,9 +130,12 @@ void PrivilegeChangeDetector::observe(const DetectionInput &in, std::vector<Aler
 void ExpiredCredentialUseDetector::observe(const DetectionInput &in, std::vector<Alert> &out) {
   if (!is_credential_use(in.event)) return;
   for (const auto &id : split_credential_ids(in.event.credential)) {
-    CredentialContext cred = credential_of(in, id);
-    auto expired_at = expiry_of(cred.descriptor);
+    // Only a described credential can have expired: look before copying its context.
+    const CredentialContext *known = in.context.credential(id);
+    if (!known) continue;
+    auto expired_at = expiry_of(*known->descriptor);
     if (!expired_at || *expired_at >= in.time) continue;
+    CredentialContext cred = credential_of(in, id);
     Alert a = make_alert(in);
     set_credential(a, cred);
     a.summary = in.event.identity + " used " + describe_credential(cred) + ", which expired at " +

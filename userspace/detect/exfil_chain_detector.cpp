@@ -41,20 +41,42 @@ std::optional<ExfilChainDetector::Relation> ExfilChainDetector::related(const Se
   return std::nullopt;
 }
 
+std::shared_ptr<const CredentialContext> ExfilChainDetector::context_of(const DetectionInput &in,
+                                                                         const std::string &id) {
+  // credential_of() falls back to the event's path or variable: part of the key.
+  std::string key = id;
+  if (const auto *open = std::get_if<FileOpenDetails>(&in.event.details)) key += "\n" + open->path;
+  else if (const auto *env = std::get_if<EnvExecDetails>(&in.event.details)) key += "\n" + env->name;
+  else if (const auto *read = std::get_if<EnvReadDetails>(&in.event.details)) key += "\n" + read->name;
+  auto &slot = contexts_[key];
+  if (!slot) slot = std::make_shared<const CredentialContext>(credential_of(in, id));
+  return slot;
+}
+
 void ExfilChainDetector::observe(const DetectionInput &in, std::vector<Alert> &out) {
   const Event &e = in.event;
   if (is_secret_read(e)) {
     auto &reads = reads_[e.identity];
     std::vector<std::string> ids = split_credential_ids(e.credential);
     if (ids.empty()) ids.emplace_back();  // a catalogued secret the inventory could not fingerprint
+    ProcessKey reader{e.process.tgid, e.process.start_ns};
     for (const auto &id : ids) {
+      auto credential = context_of(in, id);
+      // Only the latest read of a credential by a process can be cited (alerts take the latest related read),
+      // so a process reading its token again replaces its earlier read.
+      for (auto it = reads.begin(); it != reads.end(); ++it) {
+        if (it->credential == credential && it->reader.pid == reader.pid && it->reader.start_ns == reader.start_ns) {
+          if (it->time_ns <= in.time) reads.erase(it);  // an older read arriving late (another CPU) is kept too
+          break;
+        }
+      }
       SecretRead r;
       r.time_ns = in.time;
       r.event_id = e.id;
-      r.reader = {e.process.tgid, e.process.start_ns};
+      r.reader = reader;
       r.reader_name = !e.process.exe.empty() ? e.process.exe : e.process.comm;
       for (const auto &c : in.context.process_chain) r.lineage.push_back({c.pid, c.start_ns});
-      r.credential = credential_of(in, id);
+      r.credential = std::move(credential);
       reads.push_back(std::move(r));
       if (reads.size() > options_.max_reads_per_identity) reads.pop_front();
     }
@@ -74,14 +96,14 @@ void ExfilChainDetector::observe(const DetectionInput &in, std::vector<Alert> &o
     if (in.time < r.time_ns || in.time - r.time_ns > options_.window_ns) continue;
     auto relation = related(r, e, in.context.process_chain);
     if (!relation) continue;
-    std::string key = r.credential.id.empty() ? r.credential.path + r.credential.env : r.credential.id;
+    std::string key = r.credential->id.empty() ? r.credential->path + r.credential->env : r.credential->id;
     latest[key] = {&r, *relation};
   }
   const auto &c = std::get<ConnectDetails>(e.details);
   for (const auto &[key, found] : latest) {
     const SecretRead &r = *found.first;
     Alert a = make_alert(in);
-    set_credential(a, r.credential);
+    set_credential(a, *r.credential);
     a.evidence.clear();
     if (r.event_id != 0) a.evidence.push_back(r.event_id);
     if (e.id != 0) a.evidence.push_back(e.id);
@@ -90,13 +112,13 @@ void ExfilChainDetector::observe(const DetectionInput &in, std::vector<Alert> &o
         (!e.process.exe.empty() ? e.process.exe : e.process.comm) + " (pid " + std::to_string(e.process.tgid) + ")";
     a.summary = connector + " of " + e.identity + " connected to " + *destination + ", outside its baseline, " +
                 format_duration(elapsed) + " after " + r.reader_name + " (pid " + std::to_string(r.reader.pid) +
-                ") read " + describe_credential(r.credential);
+                ") read " + describe_credential(*r.credential);
     a.details = {
         {"destination", *destination}, {"connect_result", c.result},      {"read_ns", r.time_ns},
         {"elapsed_ns", elapsed},       {"window_ns", options_.window_ns}, {"reader_pid", r.reader.pid},
         {"reader", r.reader_name},     {"connector_pid", e.process.tgid}, {"relation", to_string(found.second)}};
-    if (!r.credential.path.empty()) a.details["path"] = r.credential.path;
-    if (!r.credential.env.empty()) a.details["env"] = r.credential.env;
+    if (!r.credential->path.empty()) a.details["path"] = r.credential->path;
+    if (!r.credential->env.empty()) a.details["env"] = r.credential->env;
     a.dedup_key = make_dedup_key(rule(), e.identity, key, *destination);
     out.push_back(std::move(a));
   }
@@ -108,6 +130,7 @@ void ExfilChainDetector::expire(WallNs now) {
     while (!reads.empty() && now - reads.front().time_ns > options_.window_ns) reads.pop_front();
     it = reads.empty() ? reads_.erase(it) : std::next(it);
   }
+  std::erase_if(contexts_, [](const auto &kv) { return kv.second.use_count() == 1; });  // no read left
 }
 
 size_t ExfilChainDetector::pending_reads() const {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <deque>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -45,14 +46,17 @@ class ExfilChainDetector final : public Detector {
     ProcessKey reader;
     std::string reader_name;
     std::vector<ProcessKey> lineage;  // the reader's chain, entrypoint first
-    CredentialContext credential;
+    std::shared_ptr<const CredentialContext> credential;  // shared by every read of it (descriptors are large)
   };
+  // The context of a credential as read at a path or variable, one copy for all its reads.
+  std::shared_ptr<const CredentialContext> context_of(const DetectionInput &in, const std::string &id);
 
   static std::optional<Relation> related(const SecretRead &read, const Event &connect,
                                          const std::vector<ProcessChainEntry> &chain);
 
   ExfilChainOptions options_;
   std::unordered_map<std::string, std::deque<SecretRead>> reads_;  // by identity, oldest first
+  std::unordered_map<std::string, std::shared_ptr<const CredentialContext>> contexts_;  // dropped with their reads
 };
 
 }  // namespace credwatch

@@ -30,6 +30,9 @@ AgentMetrics::AgentMetrics(const BuildInfo &build)
           {"source"})),
       decode_errors_(
           registry_.counter("credwatch_decode_errors_total", "Ring-buffer records that could not be decoded.")),
+      events_folded_(registry_.counter(
+          "credwatch_events_folded_total",
+          "Events folded into an identical earlier one of the same process (counted on its row, no row of their own).")),
       ring_used_(registry_.gauge("credwatch_ring_buffer_used_bytes", "Bytes waiting in the BPF ring buffer.")),
       ring_size_(registry_.gauge("credwatch_ring_buffer_size_bytes", "Size of the BPF ring buffer.")),
       ring_ratio_(

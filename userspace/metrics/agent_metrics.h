@@ -39,6 +39,8 @@ class AgentMetrics {
   Counter &events_lost(std::string_view source) { return events_lost_.with({source}); }
   // credwatch_decode_errors_total: ring-buffer records that could not be decoded.
   Counter &decode_errors() { return decode_errors_; }
+  // credwatch_events_folded_total: repeats folded into an earlier event of their window (see RepeatFolder).
+  Counter &events_folded() { return events_folded_; }
 
   // credwatch_ring_buffer_used_bytes, credwatch_ring_buffer_size_bytes, credwatch_ring_buffer_fill_ratio.
   void set_ring_buffer_fill(uint64_t used_bytes, uint64_t size_bytes);
@@ -75,6 +77,7 @@ class AgentMetrics {
   Family<Counter> &events_;
   Family<Counter> &events_lost_;
   Counter &decode_errors_;
+  Counter &events_folded_;
   Gauge &ring_used_;
   Gauge &ring_size_;
   Gauge &ring_ratio_;

@@ -157,6 +157,17 @@ struct Event {
   EventDetails details;
 };
 
+// Identical events by one process within a short window, folded into the first one stored (agent/repeat_folder.h):
+// added to its row, and to its identity's and credentials' use counts.
+struct EventRepeats {
+  int64_t event_id = 0;
+  EventKind kind = EventKind::FileOpen;
+  uint64_t count = 0;
+  WallNs last_ns = 0;      // the newest repeat
+  std::string identity;
+  std::string credential;  // as on the event: the credentials each repeat used again
+};
+
 // errno name for a negative syscall result ("ENOENT"), or "" for success.
 std::string errno_name(int64_t result);
 

@@ -129,6 +129,9 @@ nlohmann::json event_to_json(const StoredEvent &ev) {
   j["catalog"] = ev.catalog ? json(*ev.catalog) : json(nullptr);
   j["credential"] = ev.credential ? json(*ev.credential) : json(nullptr);
   j["details"] = ev.details;
+  j["repeats"] = ev.repeats;
+  j["last_time"] = ev.last_time_ns ? json(format_rfc3339(*ev.last_time_ns)) : json(nullptr);
+  j["last_time_ns"] = ev.last_time_ns ? json(*ev.last_time_ns) : json(nullptr);
   return j;
 }
 

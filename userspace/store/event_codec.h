@@ -35,6 +35,8 @@ struct StoredEvent {
   std::optional<std::string> catalog;
   std::optional<std::string> credential;
   nlohmann::json details = nlohmann::json::object();
+  int64_t repeats = 0;                   // identical events folded into this one
+  std::optional<WallNs> last_time_ns;    // the newest of them
 };
 
 // The event JSON schema documented in the README (one object per line in jsonl output).

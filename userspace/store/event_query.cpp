@@ -59,7 +59,7 @@ std::vector<StoredEvent> query_events(Database &db, const EventFilter &f) {
   // Each event's instance attributes come from its workload row (one primary-key lookup per event).
   std::string sql =
       "SELECT e.id, e.time_ns, e.kind, e.pid, e.tgid, e.ppid, e.uid, e.gid, e.start_ns, e.comm, e.exe, e.cgroup_id, "
-      "e.identity, e.path, e.dest, e.result, e.catalog, e.credential, e.details, w.attributes FROM events e "
+      "e.identity, e.path, e.dest, e.result, e.catalog, e.credential, e.details, w.attributes, e.repeats, e.last_time_ns FROM events e "
       "LEFT JOIN workloads w ON w.cgroup_id = e.cgroup_id AND w.identity = e.identity" +
       where.where + (newest ? " ORDER BY e.id DESC" : " ORDER BY e.id ASC");
   if (f.limit > 0) sql += " LIMIT " + std::to_string(f.limit);
@@ -97,6 +97,8 @@ std::vector<StoredEvent> query_events(Database &db, const EventFilter &f) {
       e.identity_attributes = nlohmann::json::parse(stmt.text(19), nullptr, false);
       if (e.identity_attributes.is_discarded()) e.identity_attributes = nlohmann::json::object();
     }
+    e.repeats = stmt.int64(20);
+    if (!stmt.is_null(21)) e.last_time_ns = stmt.int64(21);
     out.push_back(std::move(e));
   }
   if (newest) std::reverse(out.begin(), out.end());

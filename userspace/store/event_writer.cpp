@@ -82,6 +82,12 @@ void EventWriter::submit(BaselineRecord baseline) {
   push(std::move(baseline), false, accepted);
 }
 
+// Never dropped: the count stands for events that have no row of their own.
+void EventWriter::submit(EventRepeats repeats) {
+  bool accepted;
+  push(std::move(repeats), false, accepted);
+}
+
 void EventWriter::flush() {
   std::unique_lock lock(mutex_);
   uint64_t target = submitted_;
@@ -233,6 +239,19 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
       WallNs first = INT64_MAX, last = 0;
     };
     std::map<std::pair<std::string, std::string>, Use> uses;
+    // "cw_a,cw_b": every credential an event touched was used by its identity, n times.
+    auto count_uses = [&](const std::string &credentials, const std::string &identity, int64_t n, WallNs first,
+                          WallNs last) {
+      for (size_t start = 0; start < credentials.size();) {
+        size_t comma = credentials.find(',', start);
+        if (comma == std::string::npos) comma = credentials.size();
+        Use &u = uses[{credentials.substr(start, comma - start), identity}];
+        u.uses += n;
+        u.first = std::min(u.first, first);
+        u.last = std::max(u.last, last);
+        start = comma + 1;
+      }
+    };
     auto upsert_credential = db_.prepare(
         "INSERT INTO credentials(id, digest, kind, descriptor, first_seen_ns, last_used_ns, expires_ns, issued_ns, "
         "file_mtime_ns) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
@@ -258,6 +277,9 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
         "VALUES (?,?,?,?,?,0) ON CONFLICT(identity) DO UPDATE SET state=excluded.state, "
         "learning_until_ns=excluded.learning_until_ns, body=excluded.body, updated_ns=excluded.updated_ns, "
         "reset_requested=0");
+
+    auto add_repeats = db_.prepare(
+        "UPDATE events SET repeats = repeats + ?, last_time_ns = MAX(COALESCE(last_time_ns, time_ns), ?) WHERE id = ?");
 
     // A folded alert is re-submitted at every repeat: within one batch only its latest state needs writing.
     std::unordered_map<int64_t, size_t> latest_alert_update;
@@ -311,16 +333,7 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
           WallNs &seen = workload_seen[{p.cgroup_id, ev->identity}];
           seen = std::max(seen, ev->time_ns);
         }
-        // "cw_a,cw_b": every credential the event touched was used by its identity.
-        for (size_t start = 0; start < ev->credential.size();) {
-          size_t comma = ev->credential.find(',', start);
-          if (comma == std::string::npos) comma = ev->credential.size();
-          Use &u = uses[{ev->credential.substr(start, comma - start), ev->identity}];
-          ++u.uses;
-          u.first = std::min(u.first, ev->time_ns);
-          u.last = std::max(u.last, ev->time_ns);
-          start = comma + 1;
-        }
+        count_uses(ev->credential, ev->identity, 1, ev->time_ns, ev->time_ns);
       } else if (auto *proc = std::get_if<ProcessInfo>(&item)) {
         upsert_process.bind(1, static_cast<int64_t>(proc->tgid))
             .bind(2, static_cast<int64_t>(proc->start_ns))
@@ -409,6 +422,17 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
             .bind(5, b->updated_ns);
         upsert_baseline.step();
         upsert_baseline.reset();
+      } else if (auto *r = std::get_if<EventRepeats>(&item)) {
+        add_repeats.bind(1, static_cast<int64_t>(r->count)).bind(2, r->last_ns).bind(3, r->event_id);
+        add_repeats.step();
+        add_repeats.reset();
+        auto n = static_cast<int64_t>(r->count);
+        if (!r->identity.empty()) {
+          Counts &c = counts[r->identity];  // accesses and connections count every repeat; events count rows
+          if (r->kind == EventKind::Connect) c.connections += n; else c.secrets += n;
+          c.last = std::max(c.last, r->last_ns);
+        }
+        count_uses(r->credential, r->identity, n, r->last_ns, r->last_ns);
       } else if (auto *row = std::get_if<StatsRow>(&item)) {
         insert_stats.bind(1, row->time_ns)
             .bind(2, run_id_)
@@ -458,7 +482,11 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
     log->error("writing {} records to {} failed: {}", batch.size(), db_.path(), e.what());
     std::lock_guard lock(mutex_);
     ++stats_.write_errors;
-    stats_.dropped += std::count_if(batch.begin(), batch.end(), [](const Item &i) { return i.index() == 0; });
+    // Lost with the batch: its events, and the repeats folded into earlier ones.
+    for (const Item &i : batch) {
+      if (i.index() == 0) ++stats_.dropped;
+      else if (const auto *r = std::get_if<EventRepeats>(&i)) stats_.dropped += r->count;
+    }
     return;
   }
   auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started);

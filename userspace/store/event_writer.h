@@ -97,6 +97,7 @@ class EventWriter {
   void submit(CredentialRotation rotation);
   void submit(AlertRecord alert);
   void submit(BaselineRecord baseline);
+  void submit(EventRepeats repeats);
   // Turns retention on (retention_ns > 0) or off. The first step comes one busy interval after the call.
   void set_retention(const WriterRetention &retention);
   // Blocks until everything submitted before the call is committed.
@@ -108,7 +109,7 @@ class EventWriter {
 
  private:
   using Item = std::variant<Event, ProcessInfo, StatsRow, WorkloadRecord, CredentialRecord, CredentialRotation,
-                            AlertRecord, BaselineRecord>;
+                            AlertRecord, BaselineRecord, EventRepeats>;
   void push(Item item, bool droppable, bool &accepted);
   void run();
   void write_batch(std::deque<Item> &batch);

@@ -62,8 +62,9 @@ PrivilegeReport privilege_report(Database &db, const std::optional<std::string> 
   };
   {
     auto s = db.prepare(
-        "SELECT e.identity, i.kind, e.kind, e.credential, e.path, e.time_ns, json_extract(e.details, '$.name'), "
-        "json_extract(e.details, '$.access') FROM events e JOIN identities i ON i.id = e.identity "
+        "SELECT e.identity, i.kind, e.kind, e.credential, e.path, COALESCE(e.last_time_ns, e.time_ns), "
+        "json_extract(e.details, '$.name'), json_extract(e.details, '$.access'), 1 + e.repeats FROM events e "
+        "JOIN identities i ON i.id = e.identity "
         "WHERE e.credential IS NOT NULL AND e.time_ns >= ? AND e.time_ns <= ? "
         "AND e.kind IN ('env_exec', 'env_read', 'file_open')");
     s.bind(1, since).bind(2, until);
@@ -84,7 +85,7 @@ PrivilegeReport privilege_report(Database &db, const std::optional<std::string> 
         bool read = kind == "env_read" || (!s.is_null(7) && s.text(7) != "write");
         if (!read) continue;
         g.used = true;
-        ++g.uses;
+        g.uses += s.int64(8);  // the event and the identical ones folded into it
         g.last_used_ns = std::max(g.last_used_ns.value_or(0), t);
       }
     }

@@ -125,5 +125,13 @@ TEST_F(CliTest, AgentRejectsAnInvalidConfigWithItsPosition) {
   EXPECT_NE(missing.exit_code, 0);
 }
 
+// Repeats are added to their row when the window closes: retention must not delete the row before then.
+TEST_F(CliTest, AgentRejectsARepeatWindowLongerThanHalfTheRetention) {
+  std::ofstream(dir / "cw.yaml") << "repeat_window: 1m\n";
+  auto r = cw({"agent", "--config", (dir / "cw.yaml").string(), "--db", db, "--retention", "1m"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("repeat_window (60s) must be at most half of retention (60s)"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace credwatch

@@ -225,3 +225,32 @@ TEST(Config, AgentRetentionFlagRejectsABadValueBeforeStarting) {
 
 }  // namespace
 }  // namespace credwatch
+
+namespace credwatch {
+namespace {
+
+TEST(Config, RepeatWindowDefaultsToOneSecondAndZeroRecordsEveryEvent) {
+  EXPECT_EQ(parse_config("", "cw.yaml").repeat_window_ns, 1'000'000'000);
+  EXPECT_EQ(parse_config("repeat_window: 250ms\n", "cw.yaml").repeat_window_ns, 250'000'000);
+  EXPECT_EQ(parse_config("repeat_window: 0\n", "cw.yaml").repeat_window_ns, 0);
+  EXPECT_EQ(parse_config("repeat_window: 1m\n", "cw.yaml").repeat_window_ns, 60'000'000'000);
+}
+
+TEST(Config, RepeatWindowBeyondAMinuteOrWithoutAUnitIsRefusedWithItsPosition) {
+  try {
+    parse_config("repeat_window: 2m\n", "cw.yaml");
+    FAIL() << "accepted 2m";
+  } catch (const ConfigError &e) {
+    EXPECT_STREQ(e.what(), "cw.yaml:1:16: 'repeat_window' must be at most 1m: repeats are counted on their row only "
+                           "when the window closes");
+  }
+  try {
+    parse_config("repeat_window: 5\n", "cw.yaml");
+    FAIL() << "accepted 5";
+  } catch (const ConfigError &e) {
+    EXPECT_NE(std::string(e.what()).find("cw.yaml:1:16: 'repeat_window'"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace credwatch

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/capabilities.h"
+#include "detect/credential_reuse.h"
 #include "detect/escalation_detectors.h"
 #include "detect_fixtures.h"
 
@@ -41,7 +42,9 @@ class PolicyDetectors : public EngineTest {
 
 TEST_F(PolicyDetectors, CredentialOutsideTheAllowListAlertsWithTheSectionsAction) {
   DetectionContext ctx = context_for("payments", {chain_entry(1, "/sbin/tini"), chain_entry(100, "/app/api")});
-  ctx.credentials.push_back({kCredA, "aws_credentials", kAwsPath, "", {{"access_key_id", "AKIAEXAMPLEKEYID0001"}}});
+  ctx.credentials.push_back({kCredA, "aws_credentials", kAwsPath, "",
+                             std::make_shared<const nlohmann::json>(
+                                 nlohmann::json{{"access_key_id", "AKIAEXAMPLEKEYID0001"}})});
   auto u =
       process_rule(kCredentialRule, file_read(kApi, clock.now(), kAwsPath, kCredA, "aws_credentials", 100, 7), ctx);
   ASSERT_THAT(u, SizeIs(1));
@@ -174,6 +177,26 @@ TEST_F(ReuseDetectors, AClusterWideGroupIsCountedNotListedInFull) {
     std::string identity = "spiffe://cluster.local/ns/team-" + std::to_string(i) + "/sa/app";
     EXPECT_THAT(process_rule(kSharedRule, file_read(identity, t0 + 61'000'000'000LL + i, kAwsPath, kCredA)), IsEmpty());
   }
+}
+
+// Members leave the window on time although the group is walked only when its oldest member may have left.
+TEST(CredentialSharing, MembersLeaveTheWindowAndRefreshedMembersStay) {
+  constexpr int64_t kWindow = 100;
+  CredentialSharing sharing(kWindow);
+  EXPECT_EQ(sharing.record("cw_a", "a", "", 0, 1).size(), 1u);
+  EXPECT_EQ(sharing.record("cw_a", "b", "", 10, 2).size(), 2u);
+  EXPECT_EQ(sharing.record("cw_a", "a", "", 90, 3).size(), 2u);  // a refreshed
+  auto &at_105 = sharing.record("cw_a", "c", "", 105, 4);       // nobody has left: b is 95 old
+  EXPECT_EQ(at_105.size(), 3u);
+  auto &at_110 = sharing.record("cw_a", "c", "", 110, 5);       // b (10) left at 110
+  EXPECT_EQ(at_110.size(), 2u);
+  EXPECT_EQ(at_110.count("b"), 0u);
+  auto &at_200 = sharing.record("cw_a", "d", "", 200, 6);       // a (90) left at 190, c (110) stays
+  EXPECT_EQ(at_200.size(), 2u);
+  EXPECT_EQ(at_200.count("c"), 1u);
+  EXPECT_EQ(at_200.count("d"), 1u);
+  sharing.expire(310);  // d (200) left at 300
+  EXPECT_EQ(sharing.credentials(), 0u);
 }
 
 TEST_F(ReuseDetectors, OneIdentityOrUsesFurtherApartThanTheWindowStayQuiet) {
@@ -332,6 +355,16 @@ TEST_F(ExfilChain, ReadThenConnectOutsideTheBaselineFromTheSameProcess) {
                            kTokenPath + " (" + kCredA + ")");
 }
 
+// A process reading its token over and over keeps one pending read, and the alert cites the latest.
+TEST_F(ExfilChain, RepeatedReadsByOneProcessKeepOnlyTheLatest) {
+  WallNs t = clock.now();
+  for (int i = 0; i < 1000; ++i) process(read_at(t + i * 1'000'000, 100, 1000 + i), chain_of({1, 100}));
+  auto u = process_rule(kExfilRule, connect_from(t + 5 * kSec, 100, 1), chain_of({1, 100}));
+  ASSERT_THAT(u, SizeIs(1));
+  EXPECT_THAT(u[0].alert.evidence, ElementsAre(1999, 12));
+  EXPECT_EQ(u[0].alert.details["elapsed_ns"], 5 * kSec - 999 * 1'000'000);
+}
+
 TEST_F(ExfilChain, DescendantsAndAncestorsOfTheReaderCount) {
   WallNs t = clock.now();
   process(read_at(t, 100), chain_of({1, 100}));
@@ -459,7 +492,8 @@ class ExpiredUse : public EngineTest {
   void SetUp() override { make_engine(); }
   DetectionContext with_descriptor(nlohmann::json descriptor) {
     DetectionContext c;
-    c.credentials.push_back({kCredA, "kubernetes_sa_token", kTokenPath, "", std::move(descriptor)});
+    c.credentials.push_back(
+        {kCredA, "kubernetes_sa_token", kTokenPath, "", std::make_shared<const nlohmann::json>(std::move(descriptor))});
     return c;
   }
 };

@@ -26,6 +26,7 @@ TEST(AgentMetrics, ExposesTheWholeSetWithTypes) {
       {"credwatch_events_total", "counter"},
       {"credwatch_events_lost_total", "counter"},
       {"credwatch_decode_errors_total", "counter"},
+      {"credwatch_events_folded_total", "counter"},
       {"credwatch_ring_buffer_used_bytes", "gauge"},
       {"credwatch_ring_buffer_size_bytes", "gauge"},
       {"credwatch_ring_buffer_fill_ratio", "gauge"},

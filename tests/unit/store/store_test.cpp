@@ -217,6 +217,62 @@ TEST_F(StoreTest, NamesThatAreNotUtf8AreKeptAndShownReplaced) {
   EXPECT_EQ(e["process"]["comm"], "tr\xEF\xBF\xBD" "e");
 }
 
+// Repeats folded into a stored event: counted on its row, and as uses of its credentials and accesses of its
+// identity, in whichever batch they arrive.
+TEST_F(StoreTest, RepeatsAreAddedToTheirEventsRowAndToTheUseCounts) {
+  const std::string identity = "spiffe://cluster.local/ns/a/sa/b";
+  auto db = Database::open(path);
+  {
+    EventWriter writer(db, 1);
+    writer.submit(WorkloadRecord{9, identity, "kubernetes", "{}", 1000});
+    CredentialRecord cred;
+    cred.id = "cw_00000000000000aa";
+    cred.digest = std::string(64, 'a');
+    cred.kind = "kubernetes_sa_token";
+    cred.seen_ns = 1000;
+    cred.origin = "file";
+    cred.source = "/token";
+    writer.submit(cred);
+    Event first = file_event(1000, 5, "/token");
+    first.id = 7;
+    first.credential = cred.id;
+    writer.submit(first);
+    writer.submit(EventRepeats{7, EventKind::FileOpen, 4, 1400, identity, cred.id});  // same batch
+    writer.flush();
+    writer.submit(EventRepeats{7, EventKind::FileOpen, 5, 1900, identity, cred.id});  // a later one
+    writer.flush();
+    EXPECT_EQ(writer.stats().write_errors, 0u);
+  }
+  EventFilter all;
+  auto events = query_events(db, all);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].repeats, 9);
+  EXPECT_EQ(events[0].last_time_ns, 1900);
+  auto j = event_to_json(events[0]);
+  EXPECT_EQ(j["repeats"], 9);
+  EXPECT_EQ(j["last_time_ns"], 1900);
+
+  auto uses = db.prepare("SELECT uses, last_used_ns FROM credential_uses WHERE credential = ? AND identity = ?");
+  uses.bind(1, "cw_00000000000000aa").bind(2, identity);
+  ASSERT_TRUE(uses.step());
+  EXPECT_EQ(uses.int64(0), 10);
+  EXPECT_EQ(uses.int64(1), 1900);
+  auto cred_uses = db.prepare("SELECT uses, last_used_ns FROM credentials WHERE id = 'cw_00000000000000aa'");
+  ASSERT_TRUE(cred_uses.step());
+  EXPECT_EQ(cred_uses.int64(0), 10);
+  EXPECT_EQ(cred_uses.int64(1), 1900);
+  auto counts = db.prepare("SELECT events, secret_accesses, last_seen_ns FROM identities WHERE id = ?");
+  counts.bind(1, identity);
+  ASSERT_TRUE(counts.step());
+  EXPECT_EQ(counts.int64(0), 1);   // rows
+  EXPECT_EQ(counts.int64(1), 10);  // accesses
+  EXPECT_EQ(counts.int64(2), 1900);
+
+  // An event without repeats says so.
+  EXPECT_TRUE(event_to_json(StoredEvent{})["last_time"].is_null());
+  EXPECT_EQ(event_to_json(StoredEvent{})["repeats"], 0);
+}
+
 TEST_F(StoreTest, FullQueueDropsAndCountsButKeepsLossReports) {
   auto db = Database::open(path);
   EventWriter writer(db, 1, 1000);  // the smallest queue the config allows

@@ -1,0 +1,150 @@
+// Folding repeated events into the first of their window.
+#include "agent/repeat_folder.h"
+
+#include <fcntl.h>
+
+#include <cstring>
+
+namespace credwatch {
+
+namespace {
+
+template <typename T>
+void append(std::string &key, const T &value) {
+  key.append(reinterpret_cast<const char *>(&value), sizeof(value));
+}
+
+void append(std::string &key, const std::string &text) {
+  append(key, static_cast<uint32_t>(text.size()));  // length-prefixed: no two field lists give the same bytes
+  key += text;
+}
+
+}  // namespace
+
+RepeatFolder::RepeatFolder(int64_t window_ns, size_t max_open_windows, Sink sink)
+    : window_ns_(window_ns), max_open_windows_(max_open_windows), sink_(std::move(sink)) {}
+
+std::string RepeatFolder::key_of(const Event &ev, WallNs generation) {
+  std::string key;
+  key.reserve(128);
+  append(key, static_cast<uint8_t>(ev.kind));
+  // Everything the event's attribution and detection read of the process: another program (exec), user (setuid)
+  // or workload (cgroup) is not a repeat.
+  append(key, ev.process.tgid);
+  append(key, ev.process.start_ns);
+  append(key, generation);
+  append(key, ev.process.uid);
+  append(key, ev.process.gid);
+  append(key, ev.process.cgroup_id);
+  append(key, ev.process.exe);
+  switch (ev.kind) {
+    case EventKind::FileOpen: {
+      const auto &d = std::get<FileOpenDetails>(ev.details);
+      // A write may change the content, and must reach the inventory each time.
+      if ((d.flags & O_ACCMODE) != O_RDONLY) return {};
+      // A relative name with no file behind it depends on the working directory, which may have changed.
+      if (d.ino == 0 && (d.requested.empty() || d.requested[0] != '/')) return {};
+      append(key, d.dev);
+      append(key, d.ino);
+      append(key, d.dirfd);
+      append(key, d.requested);
+      append(key, d.result < 0 ? d.result : 0);  // any fd is the same success; each errno is its own outcome
+      break;
+    }
+    case EventKind::Connect: {
+      const auto &d = std::get<ConnectDetails>(ev.details);
+      append(key, d.family);
+      append(key, d.sock_type);
+      append(key, d.port);
+      append(key, d.address);
+      append(key, d.result);
+      break;
+    }
+    case EventKind::EnvRead: {
+      const auto &d = std::get<EnvReadDetails>(ev.details);
+      append(key, d.name);
+      append(key, d.function);
+      break;
+    }
+    default:
+      return {};
+  }
+  return key;
+}
+
+bool RepeatFolder::fold(const Event &ev, WallNs generation) {
+  if (window_ns_ <= 0 || windows_.empty()) return false;
+  std::string key = key_of(ev, generation);
+  if (key.empty()) return false;
+  auto it = windows_.find(key);
+  if (it == windows_.end()) return false;
+  Window &w = it->second;
+  bool read_since = false;
+  if (ev.kind == EventKind::Connect) {
+    auto read = last_secret_read_.find(ev.process.cgroup_id);
+    read_since = read != last_secret_read_.end() && read->second >= w.opened_ns;
+  }
+  if (ev.time_ns >= w.closes_ns || read_since) {
+    // Its window is over (or a secret was read since it opened): this one is recorded and opens the next.
+    report(w);
+    windows_.erase(it);
+    return false;
+  }
+  ++w.pending.count;
+  w.pending.last_ns = std::max(w.pending.last_ns, ev.time_ns);
+  ++folded_;
+  return true;
+}
+
+RepeatFolder::Prepared RepeatFolder::prepare(const Event &ev, WallNs generation) {
+  Prepared p;
+  if (window_ns_ <= 0) return p;
+  bool secret_read = (ev.kind == EventKind::FileOpen &&
+                      (std::get<FileOpenDetails>(ev.details).flags & O_ACCMODE) != O_WRONLY &&
+                      std::get<FileOpenDetails>(ev.details).result >= 0) ||
+                     ev.kind == EventKind::EnvRead;
+  if (secret_read) {
+    WallNs &last = last_secret_read_[ev.process.cgroup_id];
+    last = std::max(last, ev.time_ns);
+  }
+  if (ev.id <= 0) return p;  // without an id there is no row to add the repeats to
+  p.key = key_of(ev, generation);
+  if (!p.key.empty()) p.first = EventRepeats{ev.id, ev.kind, 0, ev.time_ns, ev.identity, ev.credential};
+  return p;
+}
+
+void RepeatFolder::open(Prepared prepared) {
+  if (prepared.key.empty()) return;
+  auto it = windows_.find(prepared.key);
+  if (it != windows_.end()) {
+    report(it->second);
+  } else if (windows_.size() >= max_open_windows_) {
+    return;
+  }
+  Window &w = windows_[std::move(prepared.key)];
+  w.opened_ns = prepared.first.last_ns;
+  w.closes_ns = prepared.first.last_ns + window_ns_;
+  w.pending = std::move(prepared.first);
+}
+
+void RepeatFolder::expire(WallNs now, bool all) {
+  for (auto it = windows_.begin(); it != windows_.end();) {
+    if (all || it->second.closes_ns <= now) {
+      report(it->second);
+      it = windows_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // A read older than the window cannot be newer than any open window's start.
+  if (all) last_secret_read_.clear();
+  else std::erase_if(last_secret_read_, [&](const auto &kv) { return kv.second < now - window_ns_; });
+}
+
+void RepeatFolder::report(Window &w) {
+  if (w.pending.count == 0) return;
+  sink_(w.pending);
+  w.pending.count = 0;
+}
+
+}  // namespace credwatch
