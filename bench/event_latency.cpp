@@ -1,5 +1,6 @@
 // Benchmark driver: time from an open of a secret file to its event row in the agent's database.
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -20,8 +21,9 @@ namespace {
 
 constexpr const char *kUsage =
     "usage: credwatch_bench_latency --db FILE --path SECRET [--samples N] [--gap-ms MS] [--timeout-ms MS]\n"
-    "Opens SECRET N times (default 200), MS apart on average (default 20), and polls the agent's database\n"
-    "every 0.5 ms until the file_open row appears. Prints one JSON line with every latency in ms.\n";
+    "Opens SECRET N times (default 200), MS apart on average (default 20), each time from a new process (one\n"
+    "process's identical opens within the agent's repeat window fold into one row), and polls the agent's\n"
+    "database every 0.5 ms until the file_open row appears. Prints one JSON line with every latency in ms.\n";
 
 int64_t wall_ns() {
   timespec ts{};
@@ -105,9 +107,16 @@ int main(int argc, char **argv) {
   long timeouts = 0;
   for (long s = 0; s < samples; ++s) {
     int64_t before = wall_ns();
-    int fd = openat(AT_FDCWD, path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) fail("opening '" + path + "': " + strerror(errno));
-    close(fd);
+    // A new process each time: a new event, not a repeat of the last one.
+    pid_t child = fork();
+    if (child < 0) fail(std::string("fork: ") + strerror(errno));
+    if (child == 0) {
+      int fd = openat(AT_FDCWD, path.c_str(), O_RDONLY | O_CLOEXEC);
+      _exit(fd < 0 ? 1 : 0);
+    }
+    int status = 0;
+    if (waitpid(child, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+      fail("opening '" + path + "' in a child process failed");
     // Rows are stamped with the kernel's time of the open, after `before`; 1 ms of slack covers the
     // boot-to-wall clock conversion, and samples are further apart than that.
     int64_t deadline = before + timeout_ms * 1'000'000;

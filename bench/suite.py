@@ -37,7 +37,9 @@ WORKLOADS = [
 ]
 
 CAPACITY_TARGET_RATE = 200_000  # secret opens/s recorded with zero loss
-KEPT_UP_DRAIN_S = 2.0  # rows still arriving longer than this after a storm: the agent was buffering, not keeping up
+# Opens still arriving longer than this after a storm: the agent was buffering, not keeping up. A repeat's count
+# lands when its window (1 s by default) closes, at the next once-a-second tick: 2 s of the 3 are that.
+KEPT_UP_DRAIN_S = 3.0
 LATENCY_TARGET_P99_MS = 250.0
 DECODE_TARGET_PER_S = 500_000
 PIPELINE_TARGET_PER_S = 500_000  # synthetic records through decode -> store, on one core

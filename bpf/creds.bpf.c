@@ -36,7 +36,7 @@ static __always_inline int cw_emit_cred_change(long ret, __u16 syscall)
 	rec->args[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
 	rec->args[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
 	rec->args[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
-	bpf_ringbuf_submit(rec, 0);
+	cw_submit(rec);
 	return 0;
 }
 

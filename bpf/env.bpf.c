@@ -45,7 +45,7 @@ static long cw_env_chunk_step(__u32 index, void *ctx)
 		len = 0;
 	if (bpf_probe_read_user(rec->data, len, (const void *)(w->start + offset)) == 0)
 		rec->len = len;
-	bpf_ringbuf_submit(rec, 0);
+	cw_submit(rec);
 	return last ? 1 : 0;
 }
 
@@ -189,7 +189,7 @@ static __always_inline int cw_on_getenv(const char *uname, __u16 function)
 	rec->name_len = n - 1;
 	/* The original spelling, not the upper-cased copy. */
 	bpf_probe_read_user_str(rec->name, sizeof(rec->name), uname);
-	bpf_ringbuf_submit(rec, 0);
+	cw_submit(rec);
 	return 0;
 }
 

@@ -112,7 +112,7 @@ static __always_inline int cw_report_proc_access(struct task_struct *task, struc
 	rec->target_pid = target;
 	rec->method = method;
 	rec->request = args->flags;
-	bpf_ringbuf_submit(rec, 0);
+	cw_submit(rec);
 	return 0;
 }
 
@@ -187,7 +187,7 @@ static __always_inline int cw_on_open_exit(long ret, __u16 syscall, const struct
 	rec->resolved[0] = '\0';
 	if (match == CW_MATCH_NAME)
 		rec->resolved_len = cw_resolve_path(file, rec->resolved);
-	bpf_ringbuf_submit(rec, 0);
+	cw_submit(rec);
 	return 0;
 }
 

@@ -75,6 +75,6 @@ int cw_exit_connect(struct trace_event_raw_sys_exit *ctx)
 			rec->unix_path_len = len;
 		}
 	}
-	bpf_ringbuf_submit(rec, 0);
+	cw_submit(rec);
 	return 0;
 }

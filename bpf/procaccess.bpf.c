@@ -21,7 +21,7 @@ static __always_inline int cw_emit_access(long ret, __u32 target, __u32 method, 
 	rec->target_pid = target;
 	rec->method = method;
 	rec->request = request;
-	bpf_ringbuf_submit(rec, 0);
+	cw_submit(rec);
 	return 0;
 }
 

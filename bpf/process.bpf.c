@@ -68,7 +68,7 @@ static __always_inline int cw_emit_exec(struct task_struct *task, const char *fi
 	rec->args_len = 0;
 	if (len > 0 && bpf_probe_read_user(rec->args, len, (const void *)arg_start) == 0)
 		rec->args_len = len;
-	bpf_ringbuf_submit(rec, 0);
+	cw_submit(rec);
 	return 0;
 }
 
@@ -85,7 +85,7 @@ static __always_inline int cw_emit_fork(struct task_struct *parent, __u32 child_
 	rec->child_tgid = child_tgid;
 	rec->child_start_ns = child_start_ns;
 	rec->_pad = 0;
-	bpf_ringbuf_submit(rec, 0);
+	cw_submit(rec);
 	return 0;
 }
 
@@ -114,7 +114,7 @@ static __always_inline int cw_emit_exit(struct task_struct *task)
 	else
 		rec->exit_code = BPF_CORE_READ(task, exit_code);
 	rec->_pad = 0;
-	bpf_ringbuf_submit(rec, 0);
+	cw_submit(rec);
 	return 0;
 }
 

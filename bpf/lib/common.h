@@ -40,6 +40,18 @@ static __always_inline void *cw_reserve(__u32 prog, __u32 size)
 	return rec;
 }
 
+/* Hands a reserved record to the agent, waking it only once CW_WAKEUP_BYTES are waiting rather than at every
+ * record: a wake-up costs the syscall that produced the record several microseconds, more than the record itself,
+ * and the agent also drains the ring on a short timer, so a quiet trickle still arrives within that interval. */
+#define CW_WAKEUP_BYTES (256 * 1024)
+
+static __always_inline void cw_submit(void *rec)
+{
+	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(rec, waiting >= CW_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
 static __always_inline void cw_fill_header(struct cw_header *h, struct task_struct *task, __u16 kind,
 					   __u32 size)
 {

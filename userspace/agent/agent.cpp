@@ -540,7 +540,8 @@ void Agent::run(const std::atomic<bool> &stop) {
   const timespec no_wait{0, 0};
   while (!stop.load()) {
     if (sigtimedwait(&hup, nullptr, &no_wait) == SIGHUP) a.reload_policy("SIGHUP");
-    int n = a.sensor->poll(100);
+    // The kernel batches wake-ups (cw_submit), so this timeout bounds how long a quiet trickle waits.
+    int n = a.sensor->poll(50);
     if (n < 0) a.log->warn("ring buffer poll failed: {}", strerror(-n));
     auto now = Clock::now();
     if (now >= next_stats) {

@@ -190,8 +190,11 @@ int BpfSensor::on_record(void *ctx, void *data, size_t size) {
 
 int BpfSensor::poll(int timeout_ms) {
   int n = ring_buffer__poll(ring_.get(), timeout_ms);
-  if (n == -EINTR) return 0;
-  return n;
+  if (n == -EINTR) n = 0;
+  if (n < 0) return n;
+  // The kernel wakes this thread only once enough is waiting (cw_submit): take what arrived without a wake-up.
+  int more = ring_buffer__consume(ring_.get());
+  return more < 0 ? more : n + more;
 }
 
 std::vector<ProgramCounters> BpfSensor::counters() const {

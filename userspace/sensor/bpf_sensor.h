@@ -35,7 +35,8 @@ class BpfSensor {
   BpfSensor(const BpfSensor &) = delete;
   BpfSensor &operator=(const BpfSensor &) = delete;
 
-  // Waits up to timeout_ms and hands every available record to the handler; returns how many.
+  // Waits up to timeout_ms for a wake-up, then hands every available record to the handler (also those the
+  // kernel queued without waking this thread); returns how many.
   int poll(int timeout_ms);
 
   std::vector<ProgramCounters> counters() const;
