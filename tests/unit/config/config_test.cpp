@@ -233,6 +233,7 @@ TEST(Config, RepeatWindowDefaultsToOneSecondAndZeroRecordsEveryEvent) {
   EXPECT_EQ(parse_config("", "cw.yaml").repeat_window_ns, 1'000'000'000);
   EXPECT_EQ(parse_config("repeat_window: 250ms\n", "cw.yaml").repeat_window_ns, 250'000'000);
   EXPECT_EQ(parse_config("repeat_window: 0\n", "cw.yaml").repeat_window_ns, 0);
+  EXPECT_EQ(parse_config("repeat_window: 0s\n", "cw.yaml").repeat_window_ns, 0);
   EXPECT_EQ(parse_config("repeat_window: 1m\n", "cw.yaml").repeat_window_ns, 60'000'000'000);
 }
 
