@@ -9,10 +9,7 @@ std::string json_text(const nlohmann::json &j, int indent) {
   return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-namespace {
-
-// The length of the valid UTF-8 sequence at s[i], or 0 (RFC 3629: no overlongs, surrogates or > U+10FFFF).
-size_t utf8_sequence(std::string_view s, size_t i) {
+size_t utf8_sequence_length(std::string_view s, size_t i) {
   auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
   unsigned char c = byte(i);
   if (c < 0x80) return 1;
@@ -28,8 +25,6 @@ size_t utf8_sequence(std::string_view s, size_t i) {
   return n;
 }
 
-}  // namespace
-
 std::string printable_text(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -42,7 +37,7 @@ std::string printable_text(std::string_view s) {
       ++i;
       continue;
     }
-    size_t n = utf8_sequence(s, i);
+    size_t n = utf8_sequence_length(s, i);
     if (n == 0) {
       out += "\xEF\xBF\xBD";  // U+FFFD
       ++i;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/json_text.h"
 #include "credentials/formats.h"
 
 namespace credwatch {
@@ -19,22 +20,6 @@ int hex_value(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-// Length of the valid UTF-8 sequence at s[i], or 0 when it is invalid (overlong, surrogate, > U+10FFFF).
-size_t utf8_sequence_length(std::string_view s, size_t i) {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = byte(i);
-  if (c < 0x80) return 1;
-  size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 ? 2 : 0;
-  if (len == 0 || c > 0xf4 || i + len > s.size()) return 0;
-  for (size_t k = 1; k < len; ++k)
-    if ((byte(i + k) & 0xc0) != 0x80) return 0;
-  if (c == 0xe0 && byte(i + 1) < 0xa0) return 0;   // overlong
-  if (c == 0xed && byte(i + 1) >= 0xa0) return 0;  // surrogate
-  if (c == 0xf0 && byte(i + 1) < 0x90) return 0;   // overlong
-  if (c == 0xf4 && byte(i + 1) >= 0x90) return 0;  // above U+10FFFF
-  return len;
 }
 
 }  // namespace
