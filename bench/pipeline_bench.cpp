@@ -59,6 +59,10 @@ struct Options {
   uint32_t policies = 0;              // synthetic policies, one per identity up to this many
   bool detection = true;
   uint32_t repeat_window_ms = 1000;  // the agent's default; 0: every record is a row of its own
+  // cold: every process execs again every 20 records, so nearly every record is new (the worst case);
+  // steady: each process execs once and then keeps using its credentials and connecting, as a busy node does.
+  std::string mix = "cold";
+  bool store_floor = false;  // after measuring: copy the rows into an empty store with SQL alone (the floor)
   std::string workdir;
   bool keep = false;
   bool progress = false;
@@ -229,6 +233,35 @@ uint64_t file_size(const fs::path &p) {
 // A large store for the query benchmarks, in a minute rather than the hours the pipeline would take: the measured
 // events copied back in time (each copy older, spread over the days), the way a node's history would look. The
 // indexes are dropped during the copy and rebuilt from their own definitions.
+// The store's floor: the measured run's rows copied into an empty store with the same schema and indexes, by
+// SQLite alone (no binding, no encoding, no pipeline), in transactions of the writer's batch size. What is left of
+// the writer's cost per row above this is ours; this part is SQLite maintaining the table and its indexes.
+nlohmann::json store_floor(Database &db, const std::string &floor_path) {
+  for (const char *suffix : {"", "-wal", "-shm"}) fs::remove(floor_path + suffix);
+  { Database::open(floor_path); }  // the schema, through the same migrations
+  db.exec("ATTACH DATABASE '" + floor_path + "' AS floor");
+  auto bounds = db.prepare("SELECT MIN(id), MAX(id), COUNT(*) FROM events");
+  bounds.step();
+  int64_t first = bounds.int64(0), last = bounds.int64(1), rows = bounds.int64(2);
+  bounds.reset();
+  constexpr int64_t kBatch = 20'000;  // the writer's largest batch
+  double cpu0 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
+  auto wall0 = std::chrono::steady_clock::now();
+  for (int64_t from = first; rows > 0 && from <= last; from += kBatch) {
+    db.exec("BEGIN");
+    db.exec("INSERT INTO floor.events SELECT * FROM main.events WHERE id >= " + std::to_string(from) + " AND id < " +
+            std::to_string(from + kBatch));
+    db.exec("COMMIT");
+  }
+  double cpu = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+  db.exec("DETACH DATABASE floor");
+  for (const char *suffix : {"", "-wal", "-shm"}) fs::remove(floor_path + suffix);
+  double n = static_cast<double>(std::max<int64_t>(rows, 1));
+  return {{"rows", rows}, {"cpu_s", cpu}, {"wall_s", wall}, {"ns_per_row", cpu * 1e9 / n},
+          {"rows_per_s", cpu > 0 ? n / cpu : 0.0}};
+}
+
 nlohmann::json grow_events(Database &db, uint64_t target, uint32_t spread_days, bool progress) {
   auto started = std::chrono::steady_clock::now();
   std::vector<std::pair<std::string, std::string>> indexes;
@@ -356,7 +389,7 @@ int run(const Options &opt) {
     o.comm = "app";
     uint32_t slot = static_cast<uint32_t>(round % 20);
     std::vector<uint8_t> rec;
-    if (round == 0 || slot == 0) {
+    if (round == 0 || (slot == 0 && opt.mix == "cold")) {
       rec = exec_record(o);
       ++execs;
     } else if (slot < 15) {
@@ -422,6 +455,8 @@ int run(const Options &opt) {
   }
   db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   uint64_t db_bytes = file_size(db_path) + file_size(db_path + "-wal");
+  nlohmann::json floor = nullptr;
+  if (opt.store_floor && events_stored > 0) floor = store_floor(db, (work / "floor.db").string());
   nlohmann::json grown = nullptr;
   if (opt.grow_to > events_stored && events_stored > 0) grown = grow_events(db, opt.grow_to, opt.spread_days, opt.progress);
 
@@ -439,6 +474,8 @@ int run(const Options &opt) {
       {"policies", opt.policies},
       {"detection", opt.detection},
       {"repeat_window_ms", opt.repeat_window_ms},
+      {"mix", opt.mix},
+      {"store_floor", floor},
       {"folded", pipeline.folded()},
       {"folded_share", records ? static_cast<double>(pipeline.folded()) / static_cast<double>(records) : 0.0},
       {"pipeline_cpu_s", feeder_cpu},
@@ -492,6 +529,13 @@ int main(int argc, char **argv) {
   app.add_option("--repeat-window-ms", opt.repeat_window_ms,
                  "Identical events of a process this close fold into one row (0: every record is a row)")
       ->capture_default_str()->check(CLI::Range(0u, 60'000u));
+  app.add_option("--mix", opt.mix,
+                 "cold: processes exec again every 20 records (nearly all records new); steady: they exec once and "
+                 "keep using their credentials")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"cold", "steady"}));
+  app.add_flag("--store-floor", opt.store_floor,
+               "After measuring, time SQLite alone copying the rows into an empty store (the writer's floor)");
   app.add_option("--workdir", opt.workdir, "Directory for the database and credential files (kept)");
   app.add_flag("--keep", opt.keep, "Keep the temporary directory");
   app.add_flag("--progress", opt.progress, "Progress on stderr");

@@ -58,9 +58,9 @@ DetectionContext DetectionStage::context_for(const Event &ev) {
   }
   if (ctx.process_chain.empty())
     ctx.process_chain.push_back({ev.process.tgid, ev.process.start_ns, ev.process.comm, ev.process.exe, {}});
-  WorkloadIdentity id = d_.identities.resolve(ev.process.cgroup_id, ev.process.uid, ev.process.exe);
-  ctx.identity_kind = id.kind;
-  ctx.identity_attributes = id.attributes;
+  IdentityRef id = d_.identities.resolve(ev.process.cgroup_id, ev.process.uid, ev.process.exe);
+  ctx.identity_kind = id->kind;
+  ctx.identity_attributes = std::shared_ptr<const std::map<std::string, std::string>>(id, &id->attributes);
   return ctx;
 }
 
@@ -101,7 +101,7 @@ void DetectionStage::task_ended(const Event &exit) {
   const TaskCredentials &task = node.mapped();
   const auto &how = std::get<ExitDetails>(exit.details);
   bool failed = how.signal().has_value() || how.exit_code().value_or(0) != 0;
-  WorkloadIdentity id = d_.identities.resolve(exit.process.cgroup_id, exit.process.uid, exit.process.exe);
+  IdentityRef id = d_.identities.resolve(exit.process.cgroup_id, exit.process.uid, exit.process.exe);
   for (const auto &credential : task.credentials) {
     AlertUpdate update;
     Alert &a = update.alert;
@@ -109,8 +109,8 @@ void DetectionStage::task_ended(const Event &exit) {
     a.severity = failed ? Severity::Medium : Severity::Low;
     a.time_ns = a.first_seen_ns = a.last_seen_ns = exit.time_ns;
     a.identity = task.identity;
-    a.identity_kind = id.kind;
-    a.identity_attributes = id.attributes;
+    a.identity_kind = id->kind;
+    a.identity_attributes = id->attributes;
     a.credential_id = credential;
     if (const auto *known = d_.credentials.describe(credential)) {
       a.credential_kind = known->kind;

@@ -82,19 +82,20 @@ void EventPipeline::handle(Event &ev) {
 
 // Every event gets the identity of its workload, from the cgroup the kernel reported (never from anything the
 // workload controls); the first sighting of an instance is written with its attributes.
-WorkloadIdentity EventPipeline::attribute(Event &ev) {
-  WorkloadIdentity id = d_.identities.resolve(ev.process.cgroup_id, ev.process.uid, ev.process.exe);
-  ev.identity = id.id;
-  if (known_workloads_.emplace(ev.process.cgroup_id, id.id).second) {
-    d_.writer.submit(WorkloadRecord{ev.process.cgroup_id, id.id, id.kind, identity_attributes_json(id), ev.time_ns});
-    if (on_new_workload) on_new_workload(id, ev.process);
+IdentityRef EventPipeline::attribute(Event &ev) {
+  IdentityRef id = d_.identities.resolve(ev.process.cgroup_id, ev.process.uid, ev.process.exe);
+  ev.identity = id->id;
+  if (!known_workloads_.count({ev.process.cgroup_id, id->id})) {
+    known_workloads_.emplace(ev.process.cgroup_id, id->id);
+    d_.writer.submit(WorkloadRecord{ev.process.cgroup_id, id->id, id->kind, identity_attributes_json(*id), ev.time_ns});
+    if (on_new_workload) on_new_workload(*id, ev.process);
   }
   return id;
 }
 
 ProcessInfo EventPipeline::with_identity(const ProcessInfo &p) {
   ProcessInfo out = p;
-  out.identity = d_.identities.resolve(p.cgroup_id, p.uid, p.exe).id;
+  out.identity = d_.identities.resolve(p.cgroup_id, p.uid, p.exe)->id;
   return out;
 }
 
@@ -166,7 +167,7 @@ void EventPipeline::complete_snoop(Event &ev) {
   if (!target) return;
   d.target_tgid = target->tgid;
   d.target_comm = target->comm;
-  d.target_identity = d_.identities.resolve(target->cgroup_id, target->uid, target->exe).id;
+  d.target_identity = d_.identities.resolve(target->cgroup_id, target->uid, target->exe)->id;
 }
 
 void EventPipeline::environment(AssembledEnvironment env, bool at_start) {
@@ -181,10 +182,10 @@ void EventPipeline::environment(AssembledEnvironment env, bool at_start) {
   base.kind = EventKind::EnvExec;
   base.time_ns = env.time_ns;
   base.process = process;
-  WorkloadIdentity id = attribute(base);
+  IdentityRef id = attribute(base);
   for (auto &var : env.secrets) {
     InventoryUpdates updates;
-    std::vector<std::string> ids = d_.credentials.env_seen(id.id, var.name, var.value, env.time_ns, updates);
+    std::vector<std::string> ids = d_.credentials.env_seen(id->id, var.name, var.value, env.time_ns, updates);
     EnvExecDetails details;
     details.name = var.name;
     details.credential_kind = classify_token(var.value.view());

@@ -79,7 +79,7 @@ class EventPipeline {
 
  private:
   void handle(Event &ev);
-  WorkloadIdentity attribute(Event &ev);
+  IdentityRef attribute(Event &ev);
   void classify_open(Event &ev);
   void fingerprint_open(Event &ev);
   void complete_snoop(Event &ev);

@@ -25,16 +25,25 @@ struct CredentialsArgs {
   std::string status;
   bool shared = false;
   size_t limit = 100;
+  size_t identities = 50;
+  bool identities_given = false;  // --identities on the command line: it then applies to --id too
   std::string format = "table";
 };
 
+// CLI11 reads "-1" into a size_t as its largest value, which would mean "all": refuse it instead.
+CLI::Validator count_check() {
+  return CLI::Validator(
+      [](std::string &text) { return text.starts_with('-') ? "must be 0 or more, not " + text : std::string(); }, "");
+}
+
 std::string short_time(WallNs ns) { return format_rfc3339(ns).substr(0, 19); }
 
-// "3 identities" reads badly in a narrow column: the only user's name, or a count.
+// "3 identities" reads badly in a narrow column: the only user's name, or a count of all of them (not only those
+// listed).
 std::string users_cell(const StoredCredential &c) {
-  if (c.users.empty()) return "-";
-  if (c.users.size() == 1) return c.users.front().identity;
-  return std::to_string(c.users.size()) + " identities";
+  if (c.identity_count == 0 || c.users.empty()) return "-";
+  if (c.identity_count == 1) return c.users.front().identity;
+  return std::to_string(c.identity_count) + " identities";
 }
 
 std::string source_cell(const StoredCredential &c) {
@@ -56,6 +65,8 @@ int run_credentials(const CredentialsArgs &args) {
   if (!args.status.empty()) filter.status = args.status;
   filter.shared = args.shared;
   filter.limit = args.limit;
+  // A list shows each credential's most recent users; one credential looked up by --id shows them all.
+  filter.max_users = args.id.empty() || args.identities_given ? args.identities : 0;
   auto credentials = query_credentials(db, filter, now);
 
   if (args.format == "jsonl") {
@@ -72,7 +83,7 @@ int run_credentials(const CredentialsArgs &args) {
   for (const auto &c : credentials) {
     std::string status = c.status(now);
     // Shared credentials and expired ones are what a reader looks for first.
-    std::string colour = c.users.size() > 1 ? "\033[31m" : status == "active" ? "" : "\033[33m";
+    std::string colour = c.identity_count > 1 ? "\033[31m" : status == "active" ? "" : "\033[33m";
     table.add_row({c.id, c.kind, status, users_cell(c), std::to_string(c.uses),
                    c.uses > 0 ? short_time(c.last_used_ns) : "never", c.expires_ns ? short_time(*c.expires_ns) : "-",
                    source_cell(c), summarize_descriptor(c.descriptor)},
@@ -99,11 +110,20 @@ void add_credentials_command(CLI::App &app) {
       ->check(CLI::IsMember({"active", "rotated", "expired"}));
   cmd->add_flag("--shared", args->shared, "Only credentials used by two or more identities");
   cmd->add_option("--limit", args->limit, "Show the N most recently used matching credentials (0: all)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(count_check());
+  auto *identities =
+      cmd->add_option("--identities", args->identities,
+                      "List each credential's N most recent identities (0: all; with --id all unless given)")
+          ->capture_default_str()
+          ->check(count_check());
   cmd->add_option("--format", args->format, "table, json or jsonl")
       ->capture_default_str()
       ->check(CLI::IsMember({"table", "json", "jsonl"}));
-  cmd->callback([args] { throw CLI::RuntimeError(run_credentials(*args)); });
+  cmd->callback([args, identities] {
+    args->identities_given = identities->count() > 0;
+    throw CLI::RuntimeError(run_credentials(*args));
+  });
 }
 
 }  // namespace credwatch

@@ -1,6 +1,8 @@
 // Per-identity baselines: the learning window, what is recorded during it, and the JSON the agent stores.
 #include "detect/baselines.h"
 
+#include <algorithm>
+
 #include "common/json_text.h"
 #include "detect/event_facts.h"
 
@@ -171,12 +173,13 @@ std::vector<std::string> Baselines::identities() const {
   std::vector<std::string> out;
   out.reserve(baselines_.size());
   for (const auto &[id, b] : baselines_) out.push_back(id);
+  std::sort(out.begin(), out.end());
   return out;
 }
 
 nlohmann::json Baselines::to_json() const {
   nlohmann::json list = nlohmann::json::array();
-  for (const auto &[id, b] : baselines_) list.push_back(b.to_json());
+  for (const auto &id : identities()) list.push_back(baselines_.at(id).to_json());  // sorted: stable documents
   return {{"version", kBaselineFormatVersion}, {"baselines", std::move(list)}};
 }
 
@@ -188,7 +191,7 @@ std::string Baselines::load_json(const nlohmann::json &j) {
     return "baselines document has version " + json_text(j.at("version")) + ", this agent reads version " +
            std::to_string(kBaselineFormatVersion);
   if (!j.contains("baselines") || !j.at("baselines").is_array()) return "baselines document has no 'baselines' array";
-  std::map<std::string, IdentityBaseline, std::less<>> loaded;
+  StringMap<IdentityBaseline> loaded;
   size_t index = 0;
   for (const auto &item : j.at("baselines")) {
     std::string error;

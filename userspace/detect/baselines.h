@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/string_map.h"
 #include "common/time.h"
 #include "model/event.h"
 
@@ -71,7 +72,8 @@ class Baselines {
 
   size_t size() const { return baselines_.size(); }
   std::vector<std::string> identities() const;
-  using const_iterator = std::map<std::string, IdentityBaseline, std::less<>>::const_iterator;
+  // In no particular order.
+  using const_iterator = StringMap<IdentityBaseline>::const_iterator;
   const_iterator begin() const { return baselines_.begin(); }
   const_iterator end() const { return baselines_.end(); }
 
@@ -85,7 +87,7 @@ class Baselines {
  private:
   int64_t default_window_ns_;
   size_t max_entries_;
-  std::map<std::string, IdentityBaseline, std::less<>> baselines_;
+  StringMap<IdentityBaseline> baselines_;
 };
 
 }  // namespace credwatch

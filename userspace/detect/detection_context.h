@@ -32,15 +32,21 @@ struct DetectionContext {
   std::vector<CredentialContext> credentials;
   // From the workload's entrypoint to the process that acted (the last entry), for ancestry and for alerts.
   std::vector<ProcessChainEntry> process_chain;
-  std::string identity_kind;                               // kubernetes, container, systemd, host
-  std::map<std::string, std::string> identity_attributes;  // k8s.ns, k8s.sa, container.id, ...
+  std::string identity_kind;  // kubernetes, container, systemd, host
+  // k8s.ns, k8s.sa, container.id, ...: the identity layer's own map, shared rather than copied per event.
+  // Never null.
+  std::shared_ptr<const std::map<std::string, std::string>> identity_attributes = no_attributes();
   // The identity's policy. Unset: the engine resolves it from its own PolicySet (and re-resolves after a reload).
   std::optional<EffectivePolicy> policy;
 
   // The entry for a credential id, or nullptr.
   const CredentialContext *credential(std::string_view id) const;
+  // One identity attribute, empty when the identity has none by that name.
+  std::string_view identity_attribute(const std::string &name) const;
   // The Kubernetes namespace from the attributes ("k8s.ns"), empty when the identity is not a pod.
   std::string_view kubernetes_namespace() const;
+
+  static const std::shared_ptr<const std::map<std::string, std::string>> &no_attributes();
 };
 
 }  // namespace credwatch

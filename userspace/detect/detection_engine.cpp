@@ -67,13 +67,10 @@ const EffectivePolicy &DetectionEngine::policy_for(const Event &event, const Det
   auto it = effective_.find(event.identity);
   if (it != effective_.end()) return it->second;
   PolicySubject subject = PolicySubject::from_spiffe_id(event.identity);
-  auto attr = [&](const char *name) -> std::string_view {
-    auto a = context.identity_attributes.find(name);
-    return a == context.identity_attributes.end() ? std::string_view() : std::string_view(a->second);
-  };
   // The identity layer's attributes are exact where the SPIFFE ID's segments may be escaped.
-  if (!attr("k8s.ns").empty()) subject.namespace_ = attr("k8s.ns");
-  if (!attr("k8s.sa").empty()) subject.service_account = attr("k8s.sa");
+  static const std::string ns_key = "k8s.ns", sa_key = "k8s.sa";
+  if (auto ns = context.identity_attribute(ns_key); !ns.empty()) subject.namespace_ = ns;
+  if (auto sa = context.identity_attribute(sa_key); !sa.empty()) subject.service_account = sa;
   if (effective_.size() >= kMaxCachedPolicies) effective_.clear();
   return effective_.emplace(event.identity, policies_.for_subject(subject)).first->second;
 }

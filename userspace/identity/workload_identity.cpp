@@ -237,21 +237,38 @@ WorkloadIdentity IdentityResolver::host_identity(const CachedCgroup &entry, uint
   return id;
 }
 
-WorkloadIdentity IdentityResolver::resolve(uint64_t cgroup_id, uint32_t uid, std::string_view exe) {
+// A host identity names the uid and program; a busy host cgroup runs many, so their number is bounded.
+constexpr size_t kMaxHostIdentities = 4096;
+
+IdentityRef IdentityResolver::from_entry(CachedCgroup &entry, uint32_t uid, std::string_view exe) {
+  if (entry.base.kind != to_string(WorkloadKind::Host)) {
+    if (!entry.shared) entry.shared = std::make_shared<const WorkloadIdentity>(entry.base);
+    return entry.shared;
+  }
+  std::string key = std::to_string(uid);
+  key += ':';
+  key += exe;
+  auto it = entry.hosts.find(key);
+  if (it != entry.hosts.end()) return it->second;
+  if (entry.hosts.size() >= kMaxHostIdentities) entry.hosts.clear();
+  return entry.hosts.emplace(std::move(key), std::make_shared<const WorkloadIdentity>(host_identity(entry, uid, exe)))
+      .first->second;
+}
+
+IdentityRef IdentityResolver::resolve(uint64_t cgroup_id, uint32_t uid, std::string_view exe) {
   if (cgroup_id == 0) {
-    CachedCgroup none;
-    none.base.kind = std::string(to_string(WorkloadKind::Host));
-    set(none.base, identity_attr::kSource, kSourceNoCgroup);
-    return host_identity(none, uid, exe);
+    if (no_cgroup_.base.kind.empty()) {
+      no_cgroup_.base.kind = std::string(to_string(WorkloadKind::Host));
+      set(no_cgroup_.base, identity_attr::kSource, kSourceNoCgroup);
+    }
+    return from_entry(no_cgroup_, uid, exe);
   }
   auto it = cache_.find(cgroup_id);
   if (it == cache_.end()) {
     if (cache_.size() >= config_.max_cached_cgroups) cache_.clear();
     it = cache_.emplace(cgroup_id, classify(cgroup_id)).first;
   }
-  const CachedCgroup &entry = it->second;
-  if (entry.base.kind == to_string(WorkloadKind::Host)) return host_identity(entry, uid, exe);
-  return entry.base;
+  return from_entry(it->second, uid, exe);
 }
 
 void IdentityResolver::forget(uint64_t cgroup_id) {

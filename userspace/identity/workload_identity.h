@@ -26,6 +26,9 @@ struct WorkloadIdentity {
   bool operator==(const WorkloadIdentity &) const = default;
 };
 
+// Resolved identities are shared, never copied per event: their attribute maps are the bulk of them.
+using IdentityRef = std::shared_ptr<const WorkloadIdentity>;
+
 // Attribute names.
 namespace identity_attr {
 inline constexpr std::string_view kSource = "identity.source";
@@ -97,7 +100,8 @@ class IdentityResolver {
   IdentityResolver(IdentityConfig config, CgroupPathLookup &cgroups, PodMetadataSource &pods,
                    ContainerLogIndex &container_logs, ContainerNameSource &container_names);
 
-  WorkloadIdentity resolve(uint64_t cgroup_id, uint32_t uid, std::string_view exe);
+  // Never null. The identity stays valid for as long as the caller holds it, whatever the cache does.
+  IdentityRef resolve(uint64_t cgroup_id, uint32_t uid, std::string_view exe);
 
   // Drops what is cached for a cgroup (call it when the cgroup is removed).
   void forget(uint64_t cgroup_id);
@@ -112,12 +116,16 @@ class IdentityResolver {
     std::string path;       // empty when the id did not resolve
     WorkloadIdentity base;  // complete, except for host: uid and exe are added per call
     bool provisional = false;
+    IdentityRef shared;     // base, shared with callers (not host)
+    // Host cgroups: one identity per (uid, exe) seen in them, bounded by kMaxHostIdentities.
+    std::unordered_map<std::string, IdentityRef> hosts;
   };
 
   CachedCgroup classify(uint64_t cgroup_id);
   WorkloadIdentity kubernetes_identity(const CgroupWorkload &w, bool &provisional);
   WorkloadIdentity container_identity(const CgroupWorkload &w);
   WorkloadIdentity host_identity(const CachedCgroup &entry, uint32_t uid, std::string_view exe) const;
+  IdentityRef from_entry(CachedCgroup &entry, uint32_t uid, std::string_view exe);
 
   IdentityConfig config_;
   CgroupPathLookup &cgroups_;
@@ -128,6 +136,7 @@ class IdentityResolver {
   ContainerLogIndex &container_logs_;
   ContainerNameSource &container_names_;
   std::unordered_map<uint64_t, CachedCgroup> cache_;
+  CachedCgroup no_cgroup_;  // processes the kernel reported without a cgroup
 };
 
 }  // namespace credwatch

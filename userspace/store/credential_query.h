@@ -39,7 +39,8 @@ struct StoredCredential {
   std::optional<std::string> replaced_by;
   std::optional<WallNs> replaced_ns;
   std::vector<CredentialSource> sources;
-  std::vector<CredentialUser> users;
+  std::vector<CredentialUser> users;  // the most recent users first; at most CredentialFilter::max_users
+  int64_t identity_count = 0;         // every identity that used it, listed or not
 
   // active, rotated (a newer value replaced it at its source) or expired (its exp has passed).
   std::string status(WallNs now) const;
@@ -54,6 +55,7 @@ struct CredentialFilter {
   std::optional<std::string> status;    // active, rotated, expired
   bool shared = false;                  // used by two or more identities
   size_t limit = 0;                     // the most recently used this many (0: all)
+  size_t max_users = 0;                 // per credential, list only its this many most recent users (0: all)
 };
 
 std::vector<StoredCredential> query_credentials(Database &db, const CredentialFilter &filter, WallNs now);

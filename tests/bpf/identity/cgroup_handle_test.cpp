@@ -105,14 +105,14 @@ TEST_F(CgroupHandleTest, IdentityOfARealCgroupAndItsRemoval) {
   config.node_name = "test-node";
   config.kubelet_root = "/nonexistent";
   IdentityResolver identities(config, cgroups);
-  WorkloadIdentity id = identities.resolve(unit, 0, "/usr/bin/demo");
+  WorkloadIdentity id = *identities.resolve(unit, 0, "/usr/bin/demo");
   EXPECT_EQ(id.id, "spiffe://cluster.local/node/test-node/systemd/demo.service");
   EXPECT_EQ(id.attributes.at("cgroup.path"), base_ + "/system.slice/demo.service");
 
   EXPECT_EQ(identities.sweep(), 0u);
   remove(base_ + "/system.slice/demo.service");
   EXPECT_EQ(identities.sweep(), 1u);
-  WorkloadIdentity after = identities.resolve(unit, 0, "/usr/bin/demo");
+  WorkloadIdentity after = *identities.resolve(unit, 0, "/usr/bin/demo");
   EXPECT_EQ(after.kind, "host");
   EXPECT_EQ(after.attributes.at("identity.source"), "unresolved-cgroup");
 }

@@ -133,5 +133,76 @@ TEST_F(CliTest, AgentRejectsARepeatWindowLongerThanHalfTheRetention) {
   EXPECT_NE(r.err.find("repeat_window (60s) must be at most half of retention (60s)"), std::string::npos) << r.err;
 }
 
+// A credential shared by 60 identities (sa-59 the most recent) and one used by a single identity.
+void add_credentials(const std::string &db_path) {
+  auto database = Database::open(db_path);
+  auto ins = database.prepare(
+      "INSERT INTO credentials(id, digest, kind, first_seen_ns, last_used_ns, uses) "
+      "VALUES (?, ?, 'docker_config', 1, ?, ?)");
+  auto use = database.prepare(
+      "INSERT INTO credential_uses(credential, identity, first_used_ns, last_used_ns, uses) VALUES (?, ?, 1, ?, 1)");
+  ins.bind(1, "cw_00000000000000aa").bind(2, "a").bind(3, int64_t{2000}).bind(4, int64_t{60});
+  ins.step();
+  ins.reset();
+  for (int i = 0; i < 60; ++i) {
+    use.bind(1, "cw_00000000000000aa").bind(2, "spiffe://cluster.local/ns/n/sa/sa-" + std::to_string(i))
+        .bind(3, int64_t{1000 + i});
+    use.step();
+    use.reset();
+  }
+  ins.bind(1, "cw_00000000000000bb").bind(2, "b").bind(3, int64_t{1000}).bind(4, int64_t{1});
+  ins.step();
+  use.bind(1, "cw_00000000000000bb").bind(2, "spiffe://cluster.local/ns/n/sa/alone").bind(3, int64_t{1000});
+  use.step();
+}
+
+// Lists cap each credential's identities at 50 (--identities N, 0: all); --id shows them all unless told otherwise.
+TEST_F(CliTest, CredentialsCapTheIdentitiesOfEachCredential) {
+  add_credentials(db);
+  auto list = cw({"credentials", "--db", db, "--format", "json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  auto arr = nlohmann::json::parse(list.out);
+  ASSERT_EQ(arr.size(), 2u);
+  EXPECT_EQ(arr[0]["id"], "cw_00000000000000aa");
+  EXPECT_EQ(arr[0]["identities"].size(), 50u);
+  EXPECT_EQ(arr[0]["identities"][0]["identity"], "spiffe://cluster.local/ns/n/sa/sa-59");
+  EXPECT_EQ(arr[0]["identities"][49]["identity"], "spiffe://cluster.local/ns/n/sa/sa-10");
+  EXPECT_EQ(arr[0]["identity_count"], 60);
+  EXPECT_EQ(arr[0]["identities_truncated"], true);
+  EXPECT_EQ(arr[1]["identities"].size(), 1u);
+  EXPECT_EQ(arr[1]["identity_count"], 1);
+  EXPECT_EQ(arr[1]["identities_truncated"], false);
+
+  auto three = nlohmann::json::parse(cw({"credentials", "--db", db, "--format", "json", "--identities", "3"}).out);
+  EXPECT_EQ(three[0]["identities"].size(), 3u);
+  auto all = nlohmann::json::parse(cw({"credentials", "--db", db, "--format", "json", "--identities", "0"}).out);
+  EXPECT_EQ(all[0]["identities"].size(), 60u);
+  EXPECT_EQ(all[0]["identities_truncated"], false);
+
+  auto one =
+      nlohmann::json::parse(cw({"credentials", "--db", db, "--format", "json", "--id", "cw_00000000000000a"}).out);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0]["identities"].size(), 60u);
+  auto one_capped = nlohmann::json::parse(
+      cw({"credentials", "--db", db, "--format", "json", "--id", "cw_00000000000000aa", "--identities", "5"}).out);
+  EXPECT_EQ(one_capped[0]["identities"].size(), 5u);
+  EXPECT_EQ(one_capped[0]["identity_count"], 60);
+
+  auto shared =
+      nlohmann::json::parse(cw({"credentials", "--db", db, "--format", "json", "--shared", "--identities", "1"}).out);
+  ASSERT_EQ(shared.size(), 1u);
+  EXPECT_EQ(shared[0]["id"], "cw_00000000000000aa");
+
+  // The table counts every identity, not only those listed; a credential's only user is named.
+  auto table = cw({"credentials", "--db", db, "--identities", "2"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("60 identities"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("spiffe://cluster.local/ns/n/sa/alone"), std::string::npos) << table.out;
+
+  auto negative = cw({"credentials", "--db", db, "--identities", "-1"});
+  EXPECT_NE(negative.exit_code, 0);
+  EXPECT_NE(negative.err.find("--identities: must be 0 or more, not -1"), std::string::npos) << negative.err;
+}
+
 }  // namespace
 }  // namespace credwatch

@@ -116,7 +116,9 @@ inline Event privilege(const std::string &identity, WallNs time, std::optional<u
 inline DetectionContext context_for(const std::string &ns = "", std::vector<ProcessChainEntry> chain = {}) {
   DetectionContext c;
   c.identity_kind = ns.empty() ? "host" : "kubernetes";
-  if (!ns.empty()) c.identity_attributes["k8s.ns"] = ns;
+  if (!ns.empty())
+    c.identity_attributes = std::make_shared<const std::map<std::string, std::string>>(
+        std::map<std::string, std::string>{{"k8s.ns", ns}});
   c.process_chain = std::move(chain);
   return c;
 }

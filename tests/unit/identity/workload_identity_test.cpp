@@ -111,7 +111,7 @@ class ResolverTest : public ::testing::Test {
 
 TEST_F(ResolverTest, KubernetesIdentity) {
   auto r = resolver();
-  WorkloadIdentity id = r.resolve(100, 65532, "/app/server");
+  WorkloadIdentity id = *r.resolve(100, 65532, "/app/server");
   EXPECT_EQ(id.id, "spiffe://cluster.local/ns/payments/sa/api");
   EXPECT_EQ(id.kind, "kubernetes");
   std::map<std::string, std::string> want{
@@ -133,8 +133,8 @@ TEST_F(ResolverTest, TwoPodsOfOneServiceAccountShareTheId) {
   pods.pods[kOtherPodUid] = token_metadata(kOtherPodUid, "payments", "api-7d9f8-zzzzz", "api");
   cgroups.paths[101] = "/kubepods/burstable/pod" + kOtherPodUid + "/" + kOtherContainerId;
   auto r = resolver();
-  WorkloadIdentity a = r.resolve(100, 0, "/app/server");
-  WorkloadIdentity b = r.resolve(101, 0, "/app/server");
+  WorkloadIdentity a = *r.resolve(100, 0, "/app/server");
+  WorkloadIdentity b = *r.resolve(101, 0, "/app/server");
   EXPECT_EQ(a.id, b.id);
   EXPECT_NE(a.attributes.at("k8s.pod"), b.attributes.at("k8s.pod"));
   EXPECT_NE(a.attributes.at("k8s.pod_uid"), b.attributes.at("k8s.pod_uid"));
@@ -148,7 +148,7 @@ TEST_F(ResolverTest, PodWithoutTokenTakesNamesFromTheContainerLog) {
   md.source = std::string(kSourceEtcHosts);
   pods.pods[kPodUid] = md;
   auto r = resolver();
-  WorkloadIdentity id = r.resolve(100, 0, "/app/server");
+  WorkloadIdentity id = *r.resolve(100, 0, "/app/server");
   EXPECT_EQ(id.id, "spiffe://cluster.local/ns/payments/sa/_unknown");
   EXPECT_EQ(id.attributes.at("identity.source"), "container-log");
   EXPECT_EQ(id.attributes.at("k8s.pod"), "api-7d9f8-x2k4q");
@@ -163,7 +163,7 @@ TEST_F(ResolverTest, PodKnownOnlyByUidSaysSo) {
   md.error = "service-account token x: JWT payload is not JSON";
   pods.pods[kPodUid] = md;
   auto r = resolver();
-  WorkloadIdentity id = r.resolve(100, 0, "/app/server");
+  WorkloadIdentity id = *r.resolve(100, 0, "/app/server");
   EXPECT_EQ(id.id, "spiffe://cluster.local/ns/_unknown/sa/_unknown");
   EXPECT_EQ(id.attributes.at("identity.source"), "unknown");
   EXPECT_EQ(id.attributes.at("identity.error"), "service-account token x: JWT payload is not JSON");
@@ -174,7 +174,7 @@ TEST_F(ResolverTest, PodKnownOnlyByUidSaysSo) {
 TEST_F(ResolverTest, ContainerIdentityByName) {
   names.names[kOtherContainerId] = {"web", std::string(kSourcePodmanStorage)};
   auto r = resolver();
-  WorkloadIdentity id = r.resolve(200, 0, "/usr/sbin/nginx");
+  WorkloadIdentity id = *r.resolve(200, 0, "/usr/sbin/nginx");
   EXPECT_EQ(id.id, "spiffe://cluster.local/node/worker-1/container/web");
   EXPECT_EQ(id.kind, "container");
   std::map<std::string, std::string> want{{"container.id", kOtherContainerId},
@@ -187,7 +187,7 @@ TEST_F(ResolverTest, ContainerIdentityByName) {
 
 TEST_F(ResolverTest, ContainerWithoutNameUsesTheShortId) {
   auto r = resolver();
-  WorkloadIdentity id = r.resolve(200, 0, "/usr/sbin/nginx");
+  WorkloadIdentity id = *r.resolve(200, 0, "/usr/sbin/nginx");
   EXPECT_EQ(id.id, "spiffe://cluster.local/node/worker-1/container/" + kOtherContainerId.substr(0, 12));
   EXPECT_EQ(id.attributes.at("identity.source"), "container-id");
   EXPECT_EQ(id.attributes.count("container.name"), 0u);
@@ -196,12 +196,12 @@ TEST_F(ResolverTest, ContainerWithoutNameUsesTheShortId) {
 TEST_F(ResolverTest, ConmonIsMarked) {
   cgroups.paths[201] = "/machine.slice/libpod-conmon-" + kOtherContainerId + ".scope";
   auto r = resolver();
-  EXPECT_EQ(r.resolve(201, 0, "/usr/bin/conmon").attributes.at("container.monitor"), "conmon");
+  EXPECT_EQ(r.resolve(201, 0, "/usr/bin/conmon")->attributes.at("container.monitor"), "conmon");
 }
 
 TEST_F(ResolverTest, SystemdIdentity) {
   auto r = resolver();
-  WorkloadIdentity id = r.resolve(300, 33, "/usr/sbin/nginx");
+  WorkloadIdentity id = *r.resolve(300, 33, "/usr/sbin/nginx");
   EXPECT_EQ(id.id, "spiffe://cluster.local/node/worker-1/systemd/nginx.service");
   EXPECT_EQ(id.kind, "systemd");
   std::map<std::string, std::string> want{{"systemd.unit", "nginx.service"},
@@ -213,7 +213,7 @@ TEST_F(ResolverTest, SystemdIdentity) {
 
 TEST_F(ResolverTest, HostIdentityFromALoginSession) {
   auto r = resolver();
-  WorkloadIdentity id = r.resolve(400, 1000, "/usr/bin/curl");
+  WorkloadIdentity id = *r.resolve(400, 1000, "/usr/bin/curl");
   EXPECT_EQ(id.id, "spiffe://cluster.local/node/worker-1/host/uid/1000/curl");
   EXPECT_EQ(id.kind, "host");
   std::map<std::string, std::string> want{{"systemd.unit", "session-3.scope"},
@@ -224,17 +224,39 @@ TEST_F(ResolverTest, HostIdentityFromALoginSession) {
                                           {"identity.source", "cgroup"}};
   EXPECT_EQ(id.attributes, want);
   // Same cgroup, another user and program: another identity, from the same cache entry.
-  EXPECT_EQ(r.resolve(400, 0, "/usr/bin/sudo").id, "spiffe://cluster.local/node/worker-1/host/uid/0/sudo");
+  EXPECT_EQ(r.resolve(400, 0, "/usr/bin/sudo")->id, "spiffe://cluster.local/node/worker-1/host/uid/0/sudo");
   EXPECT_EQ(cgroups.path_calls, 1);
+}
+
+TEST_F(ResolverTest, IdentitiesAreSharedNotRebuilt) {
+  auto r = resolver();
+  // The same workload twice: one object, not two copies of its attributes.
+  IdentityRef pod = r.resolve(100, 0, "/app/server");
+  EXPECT_EQ(r.resolve(100, 1000, "/bin/sh").get(), pod.get());
+  // Host cgroups: one object per (uid, program), kept apart.
+  IdentityRef curl = r.resolve(400, 1000, "/usr/bin/curl");
+  IdentityRef sudo = r.resolve(400, 0, "/usr/bin/sudo");
+  EXPECT_EQ(r.resolve(400, 1000, "/usr/bin/curl").get(), curl.get());
+  EXPECT_NE(curl.get(), sudo.get());
+  EXPECT_EQ(curl->attributes.at("process.exe"), "/usr/bin/curl");
+  EXPECT_EQ(sudo->attributes.at("process.exe"), "/usr/bin/sudo");
+  IdentityRef none = r.resolve(0, 7, "/usr/bin/id");
+  EXPECT_EQ(r.resolve(0, 7, "/usr/bin/id").get(), none.get());
+  EXPECT_EQ(r.resolve(0, 8, "/usr/bin/id")->id, "spiffe://cluster.local/node/worker-1/host/uid/8/id");
+  // What a caller holds outlives the cache entry it came from.
+  r.forget(100);
+  r.forget(400);
+  EXPECT_EQ(pod->id, "spiffe://cluster.local/ns/payments/sa/api");
+  EXPECT_EQ(curl->id, "spiffe://cluster.local/node/worker-1/host/uid/1000/curl");
 }
 
 TEST_F(ResolverTest, ZeroAndUnresolvableIdsAreHost) {
   auto r = resolver();
-  WorkloadIdentity zero = r.resolve(0, 0, "/usr/lib/systemd/systemd");
+  WorkloadIdentity zero = *r.resolve(0, 0, "/usr/lib/systemd/systemd");
   EXPECT_EQ(zero.id, "spiffe://cluster.local/node/worker-1/host/uid/0/systemd");
   EXPECT_EQ(zero.attributes.at("identity.source"), "no-cgroup");
   EXPECT_EQ(cgroups.path_calls, 0);
-  WorkloadIdentity gone = r.resolve(777, 5, "");
+  WorkloadIdentity gone = *r.resolve(777, 5, "");
   EXPECT_EQ(gone.id, "spiffe://cluster.local/node/worker-1/host/uid/5/_unknown");
   EXPECT_EQ(gone.attributes.at("identity.source"), "unresolved-cgroup");
   EXPECT_EQ(gone.attributes.count("cgroup.path"), 0u);
@@ -245,8 +267,8 @@ TEST_F(ResolverTest, TrustDomainAndNodeFromConfig) {
   config.trust_domain = "prod.example.org";
   config.node_name = "ip-10-0-1-7.ec2.internal";
   auto r = resolver();
-  EXPECT_EQ(r.resolve(100, 0, "").id, "spiffe://prod.example.org/ns/payments/sa/api");
-  EXPECT_EQ(r.resolve(300, 0, "").id, "spiffe://prod.example.org/node/ip-10-0-1-7.ec2.internal/systemd/nginx.service");
+  EXPECT_EQ(r.resolve(100, 0, "")->id, "spiffe://prod.example.org/ns/payments/sa/api");
+  EXPECT_EQ(r.resolve(300, 0, "")->id, "spiffe://prod.example.org/node/ip-10-0-1-7.ec2.internal/systemd/nginx.service");
 }
 
 TEST_F(ResolverTest, InvalidConfigIsRefused) {
@@ -262,7 +284,7 @@ TEST_F(ResolverTest, InvalidConfigIsRefused) {
 TEST_F(ResolverTest, EmptyNodeNameIsThisMachine) {
   config.node_name = "";
   auto r = resolver();
-  EXPECT_EQ(r.resolve(300, 0, "").id,
+  EXPECT_EQ(r.resolve(300, 0, "")->id,
             "spiffe://cluster.local/node/" + spiffe_segment(default_node_name()) + "/systemd/nginx.service");
   EXPECT_FALSE(default_node_name().empty());
 }
@@ -271,8 +293,8 @@ TEST_F(ResolverTest, EmptyNodeNameIsThisMachine) {
 
 TEST_F(ResolverTest, CacheHitsTouchNothing) {
   auto r = resolver();
-  WorkloadIdentity first = r.resolve(100, 0, "/app/server");
-  for (int i = 0; i < 100; ++i) EXPECT_EQ(r.resolve(100, 0, "/app/server"), first);
+  WorkloadIdentity first = *r.resolve(100, 0, "/app/server");
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(*r.resolve(100, 0, "/app/server"), first);
   EXPECT_EQ(cgroups.path_calls, 1);
   EXPECT_EQ(cgroups.still_calls, 0);
   EXPECT_EQ(pods.calls, 1);
@@ -281,12 +303,12 @@ TEST_F(ResolverTest, CacheHitsTouchNothing) {
 
 TEST_F(ResolverTest, ForgottenIdReusedForAnotherCgroupDoesNotInherit) {
   auto r = resolver();
-  ASSERT_EQ(r.resolve(100, 0, "").kind, "kubernetes");
+  ASSERT_EQ(r.resolve(100, 0, "")->kind, "kubernetes");
   // The pod's cgroup is removed and the kernel hands its id to a systemd service.
   cgroups.paths[100] = "/system.slice/nginx.service";
-  EXPECT_EQ(r.resolve(100, 0, "").kind, "kubernetes");  // not yet told: still cached
+  EXPECT_EQ(r.resolve(100, 0, "")->kind, "kubernetes");  // not yet told: still cached
   r.forget(100);
-  WorkloadIdentity reused = r.resolve(100, 0, "");
+  WorkloadIdentity reused = *r.resolve(100, 0, "");
   EXPECT_EQ(reused.kind, "systemd");
   EXPECT_EQ(reused.attributes.count("k8s.ns"), 0u);
 }
@@ -306,10 +328,10 @@ TEST_F(ResolverTest, SweepDropsCgroupsThatAreGoneOrReplaced) {
   cgroups.paths[300] = "/user.slice/user-1000.slice/session-9.scope";  // id reused elsewhere
   EXPECT_EQ(r.sweep(), 2u);
   EXPECT_EQ(r.cached_cgroups(), 1u);
-  WorkloadIdentity reused = r.resolve(300, 1000, "/bin/bash");
+  WorkloadIdentity reused = *r.resolve(300, 1000, "/bin/bash");
   EXPECT_EQ(reused.kind, "host");
   EXPECT_EQ(reused.id, "spiffe://cluster.local/node/worker-1/host/uid/1000/bash");
-  EXPECT_EQ(r.resolve(200, 0, "/usr/sbin/nginx").kind, "host");  // gone: no stale container name
+  EXPECT_EQ(r.resolve(200, 0, "/usr/sbin/nginx")->kind, "host");  // gone: no stale container name
 }
 
 TEST_F(ResolverTest, SweepRetriesIncompleteAndUnresolvedEntries) {
@@ -318,14 +340,14 @@ TEST_F(ResolverTest, SweepRetriesIncompleteAndUnresolvedEntries) {
   pods.pods[kPodUid] = md;  // token not there yet
   logs.logs.clear();
   auto r = resolver();
-  EXPECT_EQ(r.resolve(100, 0, "").id, "spiffe://cluster.local/ns/_unknown/sa/_unknown");
-  EXPECT_EQ(r.resolve(500, 0, "").attributes.at("identity.source"), "unresolved-cgroup");
+  EXPECT_EQ(r.resolve(100, 0, "")->id, "spiffe://cluster.local/ns/_unknown/sa/_unknown");
+  EXPECT_EQ(r.resolve(500, 0, "")->attributes.at("identity.source"), "unresolved-cgroup");
   pods.pods[kPodUid] = token_metadata(kPodUid, "payments", "api-1", "api");
   cgroups.paths[500] = "/system.slice/late.service";
-  EXPECT_EQ(r.resolve(100, 0, "").id, "spiffe://cluster.local/ns/_unknown/sa/_unknown");  // cached
+  EXPECT_EQ(r.resolve(100, 0, "")->id, "spiffe://cluster.local/ns/_unknown/sa/_unknown");  // cached
   EXPECT_EQ(r.sweep(), 2u);
-  EXPECT_EQ(r.resolve(100, 0, "").id, "spiffe://cluster.local/ns/payments/sa/api");
-  EXPECT_EQ(r.resolve(500, 0, "").kind, "systemd");
+  EXPECT_EQ(r.resolve(100, 0, "")->id, "spiffe://cluster.local/ns/payments/sa/api");
+  EXPECT_EQ(r.resolve(500, 0, "")->kind, "systemd");
 }
 
 TEST_F(ResolverTest, FullCacheStartsOver) {
@@ -336,7 +358,7 @@ TEST_F(ResolverTest, FullCacheStartsOver) {
   EXPECT_EQ(r.cached_cgroups(), 2u);
   r.resolve(300, 0, "");
   EXPECT_EQ(r.cached_cgroups(), 1u);
-  EXPECT_EQ(r.resolve(100, 0, "").kind, "kubernetes");
+  EXPECT_EQ(r.resolve(100, 0, "")->kind, "kubernetes");
 }
 
 // --- formatting ------------------------------------------------------------------------------------------
@@ -453,14 +475,14 @@ TEST(ResolverFiles, KubeletAndDockerDirectories) {
   cgroups.paths[2] = "/system.slice/docker-" + kOtherContainerId + ".scope";
   IdentityResolver r(config, cgroups);
 
-  WorkloadIdentity pod = r.resolve(1, 0, "/app/server");
+  WorkloadIdentity pod = *r.resolve(1, 0, "/app/server");
   EXPECT_EQ(pod.id, "spiffe://cluster.local/ns/payments/sa/api");
   EXPECT_EQ(pod.attributes.at("k8s.pod"), "api-1");
   EXPECT_EQ(pod.attributes.at("container.name"), "server");
   EXPECT_EQ(pod.attributes.at("identity.source"), "sa-token");
   EXPECT_EQ(pod.attributes.count("identity.error"), 0u);
 
-  WorkloadIdentity docker = r.resolve(2, 0, "/usr/bin/billing");
+  WorkloadIdentity docker = *r.resolve(2, 0, "/usr/bin/billing");
   EXPECT_EQ(docker.id, "spiffe://cluster.local/node/worker-1/container/billing");
   EXPECT_EQ(docker.attributes.at("container.runtime"), "docker");
   EXPECT_EQ(docker.attributes.at("identity.source"), "docker-config");
@@ -468,8 +490,8 @@ TEST(ResolverFiles, KubeletAndDockerDirectories) {
   // The cache answers without the files.
   std::filesystem::remove_all(dir.path() / "kubelet");
   std::filesystem::remove_all(dir.path() / "docker");
-  EXPECT_EQ(r.resolve(1, 0, "/app/server"), pod);
-  EXPECT_EQ(r.resolve(2, 0, "/usr/bin/billing"), docker);
+  EXPECT_EQ(*r.resolve(1, 0, "/app/server"), pod);
+  EXPECT_EQ(*r.resolve(2, 0, "/usr/bin/billing"), docker);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -349,6 +350,138 @@ TEST_F(StoreTest, CredentialQueryLimitKeepsTheNewestWithTheirSourcesAndUsers) {
   CredentialFilter all;
   EXPECT_EQ(query_credentials(db, all, 100).size(), 50u);
 }
+
+// A credential used by `users` identities, identity i last at 1000 + i, except sa-00, which ties with the newest
+// (sa-<users-1>) so that the identity breaks the tie.
+void add_shared_credential(Database &db, const std::string &id, int users) {
+  auto ins = db.prepare(
+      "INSERT INTO credentials(id, digest, kind, first_seen_ns, last_used_ns, uses) VALUES (?,?,?,?,?,?)");
+  ins.bind(1, id).bind(2, "digest-" + id).bind(3, "docker_config").bind(4, int64_t{1}).bind(5, int64_t{1000 + users})
+      .bind(6, int64_t{users});
+  ins.step();
+  auto use = db.prepare("INSERT INTO credential_uses(credential, identity, first_used_ns, last_used_ns, uses) "
+                        "VALUES (?, ?, 1, ?, 1)");
+  for (int i = 0; i < users; ++i) {
+    std::string n = (i < 10 ? "0" : "") + std::to_string(i);
+    use.bind(1, id).bind(2, "spiffe://cluster.local/ns/n/sa/sa-" + n).bind(3, int64_t{1000 + (i ? i : users - 1)});
+    use.step();
+    use.reset();
+  }
+}
+
+// Enough credentials used once each that a query selecting them all reads users in one pass, not by key.
+void add_single_use_credentials(Database &db, int count) {
+  Transaction tx(db);
+  auto ins = db.prepare(
+      "INSERT INTO credentials(id, digest, kind, first_seen_ns, last_used_ns, uses) VALUES (?,?,?,1,?,1)");
+  auto use = db.prepare("INSERT INTO credential_uses(credential, identity, first_used_ns, last_used_ns, uses) "
+                        "VALUES (?, ?, 1, ?, 1)");
+  for (int i = 0; i < count; ++i) {
+    std::string id = "cw_filler" + std::to_string(i);
+    ins.bind(1, id).bind(2, "digest-" + id).bind(3, "env").bind(4, int64_t{10 + i});
+    ins.step();
+    ins.reset();
+    use.bind(1, id).bind(2, "spiffe://cluster.local/ns/f/sa/filler-" + std::to_string(i)).bind(3, int64_t{10 + i});
+    use.step();
+    use.reset();
+  }
+  tx.commit();
+}
+
+const StoredCredential *find_credential(const std::vector<StoredCredential> &all, const std::string &id) {
+  for (const auto &c : all)
+    if (c.id == id) return &c;
+  return nullptr;
+}
+
+// Run with few credentials (users looked up by key) and with more than a thousand (users read in one pass): both
+// ways must cap alike.
+class CredentialUsersCapTest : public StoreTest, public ::testing::WithParamInterface<int> {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    db.emplace(Database::open(path));
+    add_shared_credential(*db, "cw_shared", 60);
+    add_shared_credential(*db, "cw_single", 1);
+    add_single_use_credentials(*db, GetParam());
+  }
+  void TearDown() override {
+    db.reset();
+    StoreTest::TearDown();
+  }
+  std::vector<StoredCredential> query(CredentialFilter f) { return query_credentials(*db, f, 100); }
+  std::optional<Database> db;
+};
+
+TEST_P(CredentialUsersCapTest, ListsTheMostRecentUsersAndCountsThemAll) {
+  CredentialFilter f;
+  f.max_users = 50;
+  auto all = query(f);
+  ASSERT_EQ(all.size(), 2u + GetParam());
+  const StoredCredential *shared = find_credential(all, "cw_shared");
+  ASSERT_NE(shared, nullptr);
+  ASSERT_EQ(shared->users.size(), 50u);
+  EXPECT_EQ(shared->identity_count, 60);
+  // Newest first; sa-00 ties with sa-59 and sorts before it by identity; sa-01..sa-10 are the oldest, left out.
+  EXPECT_EQ(shared->users[0].identity, "spiffe://cluster.local/ns/n/sa/sa-00");
+  EXPECT_EQ(shared->users[1].identity, "spiffe://cluster.local/ns/n/sa/sa-59");
+  EXPECT_EQ(shared->users[2].identity, "spiffe://cluster.local/ns/n/sa/sa-58");
+  EXPECT_EQ(shared->users[49].identity, "spiffe://cluster.local/ns/n/sa/sa-11");
+  EXPECT_EQ(shared->users[49].last_used_ns, 1011);
+  auto j = credential_to_json(*shared, 100);
+  EXPECT_EQ(j["identities"].size(), 50u);
+  EXPECT_EQ(j["identity_count"], 60);
+  EXPECT_EQ(j["identities_truncated"], true);
+
+  const StoredCredential *single = find_credential(all, "cw_single");
+  ASSERT_NE(single, nullptr);
+  ASSERT_EQ(single->users.size(), 1u);
+  EXPECT_EQ(single->identity_count, 1);
+  auto js = credential_to_json(*single, 100);
+  EXPECT_EQ(js["identity_count"], 1);
+  EXPECT_EQ(js["identities_truncated"], false);
+}
+
+TEST_P(CredentialUsersCapTest, NoCapListsEveryUser) {
+  auto all = query(CredentialFilter{});  // max_users 0: what callers that need every user get
+  const StoredCredential *shared = find_credential(all, "cw_shared");
+  ASSERT_NE(shared, nullptr);
+  ASSERT_EQ(shared->users.size(), 60u);
+  EXPECT_EQ(shared->identity_count, 60);
+  EXPECT_EQ(shared->users[0].identity, "spiffe://cluster.local/ns/n/sa/sa-00");
+  EXPECT_EQ(shared->users[59].identity, "spiffe://cluster.local/ns/n/sa/sa-01");
+  EXPECT_EQ(credential_to_json(*shared, 100)["identities_truncated"], false);
+}
+
+TEST_P(CredentialUsersCapTest, SharedAndIdentityFiltersSeeUsersBeyondTheCap) {
+  CredentialFilter f;
+  f.shared = true;
+  f.max_users = 1;  // fewer listed than the two that make a credential shared
+  auto shared = query(f);
+  ASSERT_EQ(shared.size(), 1u);
+  EXPECT_EQ(shared[0].id, "cw_shared");
+  EXPECT_EQ(shared[0].users.size(), 1u);
+  EXPECT_EQ(shared[0].identity_count, 60);
+
+  CredentialFilter by_user;
+  by_user.max_users = 50;
+  by_user.identity = "spiffe://cluster.local/ns/n/sa/sa-05";  // one of the ten oldest, not listed
+  auto exact = query(by_user);
+  ASSERT_EQ(exact.size(), 1u);
+  EXPECT_EQ(exact[0].id, "cw_shared");
+  EXPECT_EQ(exact[0].users.size(), 50u);
+  by_user.identity = "*/sa-0[1-5]";
+  auto globbed = query(by_user);
+  ASSERT_EQ(globbed.size(), 1u);
+  EXPECT_EQ(globbed[0].id, "cw_shared");
+  by_user.identity = "*/sa-99";
+  EXPECT_TRUE(query(by_user).empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(KeyedAndOnePass, CredentialUsersCapTest, ::testing::Values(0, 1000),
+                         [](const ::testing::TestParamInfo<int> &info) {
+                           return info.param ? std::string("OnePass") : std::string("Keyed");
+                         });
 
 }  // namespace
 }  // namespace credwatch
