@@ -67,9 +67,10 @@ DetectionContext DetectionStage::context_for(const Event &ev) {
 void DetectionStage::on_event(const Event &ev) {
   if (ev.identity.empty() || ev.kind == EventKind::Lost) return;
   try {
-    auto updates = d_.engine.process(ev, context_for(ev));
+    DetectionContext context = context_for(ev);
+    auto updates = d_.engine.process(ev, context);
     for (auto &update : updates) deliver(update, &ev);
-    if (!ev.credential.empty()) track_task_credentials(ev);
+    if (!ev.credential.empty()) track_task_credentials(ev, context);
     if (ev.kind == EventKind::Exit && tasks_.count(ev.process.cgroup_id)) task_ended(ev);
   } catch (const std::exception &e) {
     // One bad event must not stop detection for the rest.
@@ -77,10 +78,10 @@ void DetectionStage::on_event(const Event &ev) {
   }
 }
 
-void DetectionStage::track_task_credentials(const Event &ev) {
+void DetectionStage::track_task_credentials(const Event &ev, const DetectionContext &context) {
   if (ev.process.cgroup_id == 0) return;
-  PolicySubject subject = PolicySubject::from_spiffe_id(ev.identity);
-  if (!d_.engine.policies().for_subject(subject).revoke_on_exit()) return;
+  // The engine's cached policy: resolving it here for every credential use walked every policy each time.
+  if (!d_.engine.policy_for(ev, context).revoke_on_exit()) return;
   TaskCredentials &task = tasks_[ev.process.cgroup_id];
   if (task.identity.empty()) {
     task.identity = ev.identity;

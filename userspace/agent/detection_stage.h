@@ -67,7 +67,7 @@ class DetectionStage {
   void deliver(AlertUpdate &update, const Event *cause = nullptr);
   void enforce(Alert &alert, const Event &cause);
   std::string protected_reason(const Event &cause) const;
-  void track_task_credentials(const Event &ev);
+  void track_task_credentials(const Event &ev, const DetectionContext &context);
   void task_ended(const Event &exit);
 
   Deps d_;

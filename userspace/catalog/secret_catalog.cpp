@@ -113,24 +113,56 @@ void SecretCatalog::add(CatalogEntry entry) {
     if (auto err = glob_syntax_error(glob); !err.empty())
       throw CatalogError(where + ": scan '" + glob + "': " + std::string(err));
   filter_ = std::move(next);
+  auto index = static_cast<uint32_t>(entries_.size());
+  std::vector<std::string> globs;
+  bool any_name = false;
+  for (const auto &glob : entry.paths) {
+    globs.push_back(match_glob(glob));
+    std::string_view name = components(globs.back()).back();
+    if (has_glob_chars(name)) {
+      any_name = true;
+    } else {
+      auto &named = by_file_name_[std::string(name)];
+      if (named.empty() || named.back() != index) named.push_back(index);
+    }
+  }
+  if (any_name) any_file_name_.push_back(index);
+  match_globs_.push_back(std::move(globs));
   entries_.push_back(std::move(entry));
+}
+
+bool SecretCatalog::entry_matches(uint32_t index, std::string_view path, std::string_view name) const {
+  bool hit = false;
+  for (const auto &glob : match_globs_[index])
+    if (glob_match(glob, path)) {
+      hit = true;
+      break;
+    }
+  if (!hit) return false;
+  for (const auto &glob : entries_[index].exclude)
+    if (glob_match_text(glob, name)) return false;
+  return true;
 }
 
 const CatalogEntry *SecretCatalog::match(std::string_view path) const {
   if (path.empty() || path[0] != '/') return nullptr;
   std::string_view name = path.substr(path.find_last_of('/') + 1);
-  for (const auto &entry : entries_) {
-    bool hit = false;
-    for (const auto &glob : entry.paths)
-      if (glob_match(match_glob(glob), path)) {
-        hit = true;
-        break;
-      }
-    if (!hit) continue;
-    bool excluded = false;
-    for (const auto &glob : entry.exclude)
-      if (glob_match_text(glob, name)) excluded = true;
-    if (!excluded) return &entry;
+  // Only the entries that name this file, or leave its name open, can match. Both lists are ascending, and
+  // merging them keeps the catalog's order, which decides between two entries that both match.
+  static const std::vector<uint32_t> kNone;
+  auto it = by_file_name_.find(name);
+  const std::vector<uint32_t> &named = it == by_file_name_.end() ? kNone : it->second;
+  const std::vector<uint32_t> &open = any_file_name_;
+  size_t i = 0, j = 0;
+  while (i < named.size() || j < open.size()) {
+    uint32_t index;
+    if (j == open.size() || (i < named.size() && named[i] < open[j])) {
+      index = named[i++];
+    } else {
+      if (i < named.size() && named[i] == open[j]) ++i;
+      index = open[j++];
+    }
+    if (entry_matches(index, path, name)) return &entries_[index];
   }
   return nullptr;
 }

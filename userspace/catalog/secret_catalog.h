@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/string_map.h"
+
 namespace credwatch {
 
 struct CatalogEntry {
@@ -59,8 +61,16 @@ class SecretCatalog {
   static NameSelector selector_for(std::string_view glob, uint32_t catalog_id);
 
  private:
+  // Whether entry `index` matches: one of its paths does and none of its excludes does.
+  bool entry_matches(uint32_t index, std::string_view path, std::string_view name) const;
+
   std::vector<CatalogEntry> entries_;
   KernelNameFilter filter_;
+  // For match(), which runs for every candidate open: each entry's paths as matched ("~/" expanded once), and
+  // which entries can match a file name at all, so a lookup tries a few entries rather than the whole catalog.
+  std::vector<std::vector<std::string>> match_globs_;  // by entry index
+  StringMap<std::vector<uint32_t>> by_file_name_;      // a literal last component -> entries, ascending
+  std::vector<uint32_t> any_file_name_;                // entries with a glob in some path's last component
 };
 
 // A catalog path glob as matched against opened paths: "~/" becomes "**/" (any home, including ones

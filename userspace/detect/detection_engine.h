@@ -72,8 +72,11 @@ class DetectionEngine {
   void alert_stored(std::string_view dedup_key, int64_t id) { dedup_.alert_stored(dedup_key, id); }
   size_t open_alerts() const { return dedup_.open_alerts(); }
 
- private:
+  // The policy of the event's identity: the context's if it carries one, else resolved once per identity and
+  // cached until the policies change. Valid until the next call.
   const EffectivePolicy &policy_for(const Event &event, const DetectionContext &context);
+
+ private:
 
   const Clock &clock_;
   DetectionOptions options_;

@@ -10,6 +10,7 @@
 
 #include "catalog/catalog_scanner.h"
 #include "catalog/secret_catalog.h"
+#include "common/glob.h"
 
 namespace credwatch {
 namespace {
@@ -53,6 +54,49 @@ TEST(SecretCatalog, BuiltinMatchesTheDocumentedSecrets) {
   EXPECT_EQ(match_name(c, "/etc/passwd"), "");
   EXPECT_EQ(match_name(c, "/srv/app/.git/config"), "");
   EXPECT_EQ(match_name(c, "relative/.aws/credentials"), "");  // only absolute paths are decided
+}
+
+// match() tries only the entries that can match a file name; it must answer as a walk over every entry in order.
+const CatalogEntry *match_by_walking(const SecretCatalog &c, std::string_view path) {
+  if (path.empty() || path[0] != '/') return nullptr;
+  std::string_view name = path.substr(path.find_last_of('/') + 1);
+  for (const auto &e : c.entries()) {
+    bool hit = false;
+    for (const auto &glob : e.paths) hit = hit || glob_match(match_glob(glob), path);
+    bool excluded = false;
+    for (const auto &glob : e.exclude) excluded = excluded || glob_match_text(glob, name);
+    if (hit && !excluded) return &e;
+  }
+  return nullptr;
+}
+
+TEST(SecretCatalog, IndexedMatchAgreesWithAWalkInCatalogOrder) {
+  auto c = SecretCatalog::builtin();
+  // Overlaps on purpose: an open name listed before a literal one, the same literal name in two entries, and an
+  // entry with both kinds of path.
+  c.add({0, "any-json", "generic", {"/srv/app/*.json"}, {}, {}, "", false});
+  c.add({0, "app-config", "generic", {"/srv/app/config.json", "/srv/**/config.json"}, {}, {}, "", false});
+  c.add({0, "other-config", "generic", {"/opt/**/config.json"}, {}, {}, "", false});
+  c.add({0, "mixed", "generic", {"/data/key-?.pem", "/data/master.pem"}, {"*-x.pem"}, {}, "", false});
+  for (int i = 0; i < 200; ++i)
+    c.add({0, "bench-" + std::to_string(i), "generic",
+           {"/srv/bench-" + std::to_string(i) + "/**/credentials-" + std::to_string(i) + ".json"}, {}, {}, "", false});
+  const char *paths[] = {
+      "/srv/app/config.json", "/srv/app/other.json", "/srv/x/config.json", "/opt/a/b/config.json",
+      "/data/key-1.pem", "/data/key-x.pem", "/data/master.pem", "/data/other.pem",
+      "/srv/bench-7/a/credentials-7.json", "/srv/bench-7/a/credentials-8.json", "/srv/bench-199/credentials-199.json",
+      "/var/run/secrets/kubernetes.io/serviceaccount/token", "/var/run/secrets/kubernetes.io/serviceaccount/namespace",
+      "/root/.aws/credentials", "/home/a/.azure/x.json", "/home/a/.ssh/id_rsa", "/home/a/.ssh/id_rsa.pub",
+      "/etc/kubernetes/pki/etcd/peer.key", "/etc/shadow", "/etc/passwd", "/", "/token", "/srv/app/"};
+  for (const char *path : paths)
+    EXPECT_EQ(c.match(path), match_by_walking(c, path)) << path;
+  // The order decides: the open name listed first wins over the literal one listed after it.
+  EXPECT_EQ(match_name(c, "/srv/app/config.json"), "any-json");
+  EXPECT_EQ(match_name(c, "/srv/x/config.json"), "app-config");
+  EXPECT_EQ(match_name(c, "/data/key-1.pem"), "mixed");
+  EXPECT_EQ(match_name(c, "/data/key-x.pem"), "");  // excluded
+  EXPECT_EQ(match_name(c, "/srv/bench-7/a/credentials-7.json"), "bench-7");
+  EXPECT_EQ(match_name(c, "/srv/bench-7/a/credentials-8.json"), "");
 }
 
 TEST(SecretCatalog, KernelSelectorsFollowTheRule) {
