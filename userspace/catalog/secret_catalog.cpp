@@ -146,11 +146,16 @@ bool SecretCatalog::entry_matches(uint32_t index, std::string_view path, std::st
 
 const CatalogEntry *SecretCatalog::match(std::string_view path) const {
   if (path.empty() || path[0] != '/') return nullptr;
-  std::string_view name = path.substr(path.find_last_of('/') + 1);
+  std::string_view name = path.substr(path.find_last_of('/') + 1);  // what excludes see, as before the index
+  // The file name the paths' globs see: they skip empty components, so "/root/.aws/credentials/" ends in
+  // "credentials".
+  std::string_view trimmed = path;
+  while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.remove_suffix(1);
+  std::string_view file = trimmed.substr(trimmed.find_last_of('/') + 1);
   // Only the entries that name this file, or leave its name open, can match. Both lists are ascending, and
   // merging them keeps the catalog's order, which decides between two entries that both match.
   static const std::vector<uint32_t> kNone;
-  auto it = by_file_name_.find(name);
+  auto it = by_file_name_.find(file);
   const std::vector<uint32_t> &named = it == by_file_name_.end() ? kNone : it->second;
   const std::vector<uint32_t> &open = any_file_name_;
   size_t i = 0, j = 0;

@@ -154,7 +154,8 @@ void add_alerts_command(CLI::App &app) {
   cmd->add_option("--identity", args->identity, "Only alerts about this identity (glob allowed)");
   cmd->add_option("--credential", args->credential, "Only alerts about this credential id (prefix)");
   cmd->add_option("--id", args->id, "Only the alert with this id");
-  cmd->add_option("--limit", args->limit, "At most this many (0: all)")->capture_default_str();
+  cmd->add_option("--limit", args->limit, "At most this many (0: all)")->capture_default_str()
+      ->check(non_negative_count());
   cmd->add_option("--format", args->format, "table, json or jsonl")
       ->capture_default_str()
       ->check(CLI::IsMember({"table", "json", "jsonl"}));

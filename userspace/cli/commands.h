@@ -5,6 +5,7 @@
 
 namespace CLI {
 class App;
+class Validator;
 }
 
 namespace credwatch {
@@ -25,6 +26,10 @@ void add_version_command(CLI::App &app);
 
 // The database path for commands that read the store: --db, else $CREDWATCH_DB, else the default.
 std::string resolve_db_path(const std::string &flag);
+
+// For counts such as --limit: CLI11 reads "-1" into an unsigned option as its largest value, which would mean
+// "all"; this refuses a negative count instead ("--limit: must be 0 or more, not -1").
+CLI::Validator non_negative_count();
 
 // True when stdout is a terminal and NO_COLOR is unset.
 bool stdout_wants_colour();

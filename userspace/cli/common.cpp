@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstdlib>
 
+#include <CLI/CLI.hpp>
+
 #include "cli/commands.h"
 #include "config/config.h"
 
@@ -19,6 +21,11 @@ std::string resolve_db_path(const std::string &flag) {
   if (!flag.empty()) return flag;
   if (const char *env = std::getenv("CREDWATCH_DB"); env && *env) return env;
   return Config{}.database;
+}
+
+CLI::Validator non_negative_count() {
+  return CLI::Validator(
+      [](std::string &text) { return text.starts_with('-') ? "must be 0 or more, not " + text : std::string(); }, "");
 }
 
 bool stdout_wants_colour() { return isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr; }

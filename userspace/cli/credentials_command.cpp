@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/table.h"
+#include "common/glob.h"
 #include "common/json_text.h"
 #include "common/time.h"
 #include "store/credential_query.h"
@@ -29,12 +30,6 @@ struct CredentialsArgs {
   bool identities_given = false;  // --identities on the command line: it then applies to --id too
   std::string format = "table";
 };
-
-// CLI11 reads "-1" into a size_t as its largest value, which would mean "all": refuse it instead.
-CLI::Validator count_check() {
-  return CLI::Validator(
-      [](std::string &text) { return text.starts_with('-') ? "must be 0 or more, not " + text : std::string(); }, "");
-}
 
 std::string short_time(WallNs ns) { return format_rfc3339(ns).substr(0, 19); }
 
@@ -65,8 +60,10 @@ int run_credentials(const CredentialsArgs &args) {
   if (!args.status.empty()) filter.status = args.status;
   filter.shared = args.shared;
   filter.limit = args.limit;
-  // A list shows each credential's most recent users; one credential looked up by --id shows them all.
-  filter.max_users = args.id.empty() || args.identities_given ? args.identities : 0;
+  // A list shows each credential's most recent users; one credential named by its whole id shows them all (a prefix
+  // or a glob may match thousands, and stays capped).
+  bool one_credential = args.id.size() == 19 && args.id.starts_with("cw_") && !has_glob_chars(args.id);
+  filter.max_users = one_credential && !args.identities_given ? 0 : args.identities;
   auto credentials = query_credentials(db, filter, now);
 
   if (args.format == "jsonl") {
@@ -111,12 +108,12 @@ void add_credentials_command(CLI::App &app) {
   cmd->add_flag("--shared", args->shared, "Only credentials used by two or more identities");
   cmd->add_option("--limit", args->limit, "Show the N most recently used matching credentials (0: all)")
       ->capture_default_str()
-      ->check(count_check());
+      ->check(non_negative_count());
   auto *identities =
       cmd->add_option("--identities", args->identities,
-                      "List each credential's N most recent identities (0: all; with --id all unless given)")
+                      "List each credential's N most recent identities (0: all; with a whole --id, all unless given)")
           ->capture_default_str()
-          ->check(count_check());
+          ->check(non_negative_count());
   cmd->add_option("--format", args->format, "table, json or jsonl")
       ->capture_default_str()
       ->check(CLI::IsMember({"table", "json", "jsonl"}));

@@ -214,7 +214,8 @@ void add_events_command(CLI::App &app) {
   cmd->add_option("--ns", args->ns, "Only events of workloads in this Kubernetes namespace");
   cmd->add_option("--pod", args->pod, "Only events of this Kubernetes pod (name, glob allowed)");
   cmd->add_option("--tree", args->tree, "Print the process chain (entrypoint first) of this pid instead");
-  cmd->add_option("--limit", args->limit, "Show the newest N matching events (0: all)")->capture_default_str();
+  cmd->add_option("--limit", args->limit, "Show the newest N matching events (0: all)")->capture_default_str()
+      ->check(non_negative_count());
   cmd->add_option("--format", args->format, "table, json or jsonl")->capture_default_str()
       ->check(CLI::IsMember({"table", "json", "jsonl"}));
   cmd->add_flag("-f,--follow", args->follow, "Keep printing new events as the agent records them");

@@ -182,7 +182,8 @@ void add_outbox_command(CLI::App &app) {
       cmd->add_flag("--retry-failed", args->retry_failed, "Re-queue every failed delivery (of --sink, if given)");
   retry->excludes(pending)->excludes(failed)->excludes(all);
   retry_failed->excludes(pending)->excludes(failed)->excludes(all);
-  cmd->add_option("--limit", args->limit, "Show the newest N matching deliveries (0: all)")->capture_default_str();
+  cmd->add_option("--limit", args->limit, "Show the newest N matching deliveries (0: all)")->capture_default_str()
+      ->check(non_negative_count());
   cmd->add_option("--format", args->format, "table, json or jsonl")
       ->capture_default_str()
       ->check(CLI::IsMember({"table", "json", "jsonl"}));

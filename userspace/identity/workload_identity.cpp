@@ -1,6 +1,8 @@
 // Workload identities: SPIFFE ids per kind, their attributes, and the per-cgroup cache.
 #include "identity/workload_identity.h"
 
+#include <cstring>
+
 #include <sys/utsname.h>
 
 #include <nlohmann/json.hpp>
@@ -237,21 +239,24 @@ WorkloadIdentity IdentityResolver::host_identity(const CachedCgroup &entry, uint
   return id;
 }
 
-// A host identity names the uid and program; a busy host cgroup runs many, so their number is bounded.
-constexpr size_t kMaxHostIdentities = 4096;
+// A host identity names the uid and program: host cgroups (login sessions, user services) can run any number of
+// them, so all cgroups together keep at most this many.
+constexpr size_t kMaxHostIdentities = 16384;
 
-IdentityRef IdentityResolver::from_entry(CachedCgroup &entry, uint32_t uid, std::string_view exe) {
+IdentityRef IdentityResolver::from_entry(uint64_t cgroup_id, CachedCgroup &entry, uint32_t uid, std::string_view exe) {
   if (entry.base.kind != to_string(WorkloadKind::Host)) {
     if (!entry.shared) entry.shared = std::make_shared<const WorkloadIdentity>(entry.base);
     return entry.shared;
   }
-  std::string key = std::to_string(uid);
-  key += ':';
+  std::string key;
+  key.reserve(sizeof(cgroup_id) + sizeof(uid) + exe.size());
+  key.append(reinterpret_cast<const char *>(&cgroup_id), sizeof(cgroup_id));
+  key.append(reinterpret_cast<const char *>(&uid), sizeof(uid));
   key += exe;
-  auto it = entry.hosts.find(key);
-  if (it != entry.hosts.end()) return it->second;
-  if (entry.hosts.size() >= kMaxHostIdentities) entry.hosts.clear();
-  return entry.hosts.emplace(std::move(key), std::make_shared<const WorkloadIdentity>(host_identity(entry, uid, exe)))
+  auto it = hosts_.find(key);
+  if (it != hosts_.end()) return it->second;
+  if (hosts_.size() >= kMaxHostIdentities) hosts_.clear();  // callers keep what they hold
+  return hosts_.emplace(std::move(key), std::make_shared<const WorkloadIdentity>(host_identity(entry, uid, exe)))
       .first->second;
 }
 
@@ -261,18 +266,30 @@ IdentityRef IdentityResolver::resolve(uint64_t cgroup_id, uint32_t uid, std::str
       no_cgroup_.base.kind = std::string(to_string(WorkloadKind::Host));
       set(no_cgroup_.base, identity_attr::kSource, kSourceNoCgroup);
     }
-    return from_entry(no_cgroup_, uid, exe);
+    return from_entry(0, no_cgroup_, uid, exe);
   }
   auto it = cache_.find(cgroup_id);
   if (it == cache_.end()) {
-    if (cache_.size() >= config_.max_cached_cgroups) cache_.clear();
+    if (cache_.size() >= config_.max_cached_cgroups) {
+      cache_.clear();
+      hosts_.clear();  // built from the entries just dropped
+    }
     it = cache_.emplace(cgroup_id, classify(cgroup_id)).first;
   }
-  return from_entry(it->second, uid, exe);
+  return from_entry(cgroup_id, it->second, uid, exe);
+}
+
+// Host identities are built from their cgroup's entry (its path, unit, slice): they go when the entry goes.
+void IdentityResolver::drop_uncached_host_identities() {
+  std::erase_if(hosts_, [&](const auto &kv) {
+    uint64_t cgroup_id;
+    memcpy(&cgroup_id, kv.first.data(), sizeof(cgroup_id));
+    return cgroup_id != 0 && !cache_.count(cgroup_id);
+  });
 }
 
 void IdentityResolver::forget(uint64_t cgroup_id) {
-  cache_.erase(cgroup_id);
+  if (cache_.erase(cgroup_id)) drop_uncached_host_identities();
 }
 
 size_t IdentityResolver::sweep() {
@@ -286,6 +303,7 @@ size_t IdentityResolver::sweep() {
       ++it;
     }
   }
+  if (dropped > 0) drop_uncached_host_identities();
   return dropped;
 }
 

@@ -110,6 +110,7 @@ class IdentityResolver {
   // Returns how many were dropped.
   size_t sweep();
   size_t cached_cgroups() const { return cache_.size(); }
+  size_t cached_host_identities() const { return hosts_.size(); }
 
  private:
   struct CachedCgroup {
@@ -117,15 +118,14 @@ class IdentityResolver {
     WorkloadIdentity base;  // complete, except for host: uid and exe are added per call
     bool provisional = false;
     IdentityRef shared;     // base, shared with callers (not host)
-    // Host cgroups: one identity per (uid, exe) seen in them, bounded by kMaxHostIdentities.
-    std::unordered_map<std::string, IdentityRef> hosts;
   };
 
   CachedCgroup classify(uint64_t cgroup_id);
   WorkloadIdentity kubernetes_identity(const CgroupWorkload &w, bool &provisional);
   WorkloadIdentity container_identity(const CgroupWorkload &w);
   WorkloadIdentity host_identity(const CachedCgroup &entry, uint32_t uid, std::string_view exe) const;
-  IdentityRef from_entry(CachedCgroup &entry, uint32_t uid, std::string_view exe);
+  IdentityRef from_entry(uint64_t cgroup_id, CachedCgroup &entry, uint32_t uid, std::string_view exe);
+  void drop_uncached_host_identities();
 
   IdentityConfig config_;
   CgroupPathLookup &cgroups_;
@@ -137,6 +137,8 @@ class IdentityResolver {
   ContainerNameSource &container_names_;
   std::unordered_map<uint64_t, CachedCgroup> cache_;
   CachedCgroup no_cgroup_;  // processes the kernel reported without a cgroup
+  // Host identities of every cgroup, by (cgroup id, uid, exe); bounded as a whole (kMaxHostIdentities).
+  std::unordered_map<std::string, IdentityRef> hosts_;
 };
 
 }  // namespace credwatch

@@ -164,6 +164,7 @@ std::string text_or(const nlohmann::json &j, const char *key) {
 }  // namespace
 
 std::vector<StoredCredential> query_credentials(Database &db, const CredentialFilter &f, WallNs now) {
+  ReadSnapshot snapshot(db);  // the counts, the filters' sets and the listed users must agree
   std::string sql =
       "SELECT id, kind, descriptor, first_seen_ns, last_used_ns, uses, expires_ns, issued_ns, file_mtime_ns, "
       "replaced_by, replaced_ns FROM credentials WHERE 1=1";

@@ -279,4 +279,8 @@ void Transaction::commit() {
   done_ = true;
 }
 
+ReadSnapshot::ReadSnapshot(Database &db) : db_(db) { db_.exec("BEGIN DEFERRED"); }
+
+ReadSnapshot::~ReadSnapshot() { sqlite3_exec(db_.handle(), "COMMIT", nullptr, nullptr, nullptr); }
+
 }  // namespace credwatch

@@ -88,4 +88,17 @@ class Transaction {
   bool done_ = false;
 };
 
+// RAII read snapshot: the queries inside see one state of the store, however the agent writes meanwhile. Takes no
+// write lock (a deferred transaction), so it works on a read-only store and never holds up the writer.
+class ReadSnapshot {
+ public:
+  explicit ReadSnapshot(Database &db);
+  ~ReadSnapshot();
+  ReadSnapshot(const ReadSnapshot &) = delete;
+  ReadSnapshot &operator=(const ReadSnapshot &) = delete;
+
+ private:
+  Database &db_;
+};
+
 }  // namespace credwatch

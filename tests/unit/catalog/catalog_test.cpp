@@ -87,7 +87,8 @@ TEST(SecretCatalog, IndexedMatchAgreesWithAWalkInCatalogOrder) {
       "/srv/bench-7/a/credentials-7.json", "/srv/bench-7/a/credentials-8.json", "/srv/bench-199/credentials-199.json",
       "/var/run/secrets/kubernetes.io/serviceaccount/token", "/var/run/secrets/kubernetes.io/serviceaccount/namespace",
       "/root/.aws/credentials", "/home/a/.azure/x.json", "/home/a/.ssh/id_rsa", "/home/a/.ssh/id_rsa.pub",
-      "/etc/kubernetes/pki/etcd/peer.key", "/etc/shadow", "/etc/passwd", "/", "/token", "/srv/app/"};
+      "/etc/kubernetes/pki/etcd/peer.key", "/etc/shadow", "/etc/passwd", "/", "/token", "/srv/app/",
+      "/root/.aws/credentials/", "/srv/app/config.json/", "/etc/shadow//"};
   for (const char *path : paths)
     EXPECT_EQ(c.match(path), match_by_walking(c, path)) << path;
   // The order decides: the open name listed first wins over the literal one listed after it.

@@ -179,10 +179,16 @@ TEST_F(CliTest, CredentialsCapTheIdentitiesOfEachCredential) {
   EXPECT_EQ(all[0]["identities"].size(), 60u);
   EXPECT_EQ(all[0]["identities_truncated"], false);
 
+  // A whole id names one credential: all its users. A prefix or a glob may match thousands: capped.
   auto one =
-      nlohmann::json::parse(cw({"credentials", "--db", db, "--format", "json", "--id", "cw_00000000000000a"}).out);
+      nlohmann::json::parse(cw({"credentials", "--db", db, "--format", "json", "--id", "cw_00000000000000aa"}).out);
   ASSERT_EQ(one.size(), 1u);
   EXPECT_EQ(one[0]["identities"].size(), 60u);
+  auto prefix =
+      nlohmann::json::parse(cw({"credentials", "--db", db, "--format", "json", "--id", "cw_00000000000000a"}).out);
+  ASSERT_EQ(prefix.size(), 1u);
+  EXPECT_EQ(prefix[0]["identities"].size(), 50u);
+  EXPECT_EQ(prefix[0]["identity_count"], 60);
   auto one_capped = nlohmann::json::parse(
       cw({"credentials", "--db", db, "--format", "json", "--id", "cw_00000000000000aa", "--identities", "5"}).out);
   EXPECT_EQ(one_capped[0]["identities"].size(), 5u);
@@ -202,6 +208,17 @@ TEST_F(CliTest, CredentialsCapTheIdentitiesOfEachCredential) {
   auto negative = cw({"credentials", "--db", db, "--identities", "-1"});
   EXPECT_NE(negative.exit_code, 0);
   EXPECT_NE(negative.err.find("--identities: must be 0 or more, not -1"), std::string::npos) << negative.err;
+}
+
+// CLI11 reads "-1" into an unsigned count as its largest value: every listing command must refuse it, not list all.
+TEST_F(CliTest, NegativeLimitsAreRefused) {
+  populate();
+  for (const char *command : {"events", "alerts", "credentials", "outbox"}) {
+    auto r = cw({command, "--db", db, "--limit", "-1"});
+    EXPECT_NE(r.exit_code, 0) << command;
+    EXPECT_NE(r.err.find("--limit: must be 0 or more, not -1"), std::string::npos) << command << ": " << r.err;
+    EXPECT_EQ(cw({command, "--db", db, "--limit", "0"}).exit_code, 0) << command;
+  }
 }
 
 }  // namespace

@@ -228,6 +228,18 @@ TEST_F(ResolverTest, HostIdentityFromALoginSession) {
   EXPECT_EQ(cgroups.path_calls, 1);
 }
 
+TEST_F(ResolverTest, HostIdentitiesAreBoundedAcrossCgroups) {
+  auto r = resolver();
+  // Any user can run any number of programs in host cgroups: the cache holds at most 16,384, all cgroups together.
+  for (int i = 0; i < 12'000; ++i) {
+    r.resolve(400, 1000, "/home/u/bin/t" + std::to_string(i));
+    r.resolve(0, 1000, "/home/u/bin/t" + std::to_string(i));
+  }
+  EXPECT_LE(r.cached_host_identities(), 16'384u);
+  EXPECT_GT(r.cached_host_identities(), 0u);
+  EXPECT_EQ(r.resolve(400, 1000, "/home/u/bin/t5")->id, "spiffe://cluster.local/node/worker-1/host/uid/1000/t5");
+}
+
 TEST_F(ResolverTest, IdentitiesAreSharedNotRebuilt) {
   auto r = resolver();
   // The same workload twice: one object, not two copies of its attributes.
@@ -243,9 +255,13 @@ TEST_F(ResolverTest, IdentitiesAreSharedNotRebuilt) {
   IdentityRef none = r.resolve(0, 7, "/usr/bin/id");
   EXPECT_EQ(r.resolve(0, 7, "/usr/bin/id").get(), none.get());
   EXPECT_EQ(r.resolve(0, 8, "/usr/bin/id")->id, "spiffe://cluster.local/node/worker-1/host/uid/8/id");
+  // Host identities of a forgotten cgroup go with it; others stay.
+  size_t before = r.cached_host_identities();
+  r.forget(400);
+  EXPECT_EQ(r.cached_host_identities(), before - 2);  // curl and sudo; the two without a cgroup stay
+  EXPECT_EQ(curl->id, "spiffe://cluster.local/node/worker-1/host/uid/1000/curl");
   // What a caller holds outlives the cache entry it came from.
   r.forget(100);
-  r.forget(400);
   EXPECT_EQ(pod->id, "spiffe://cluster.local/ns/payments/sa/api");
   EXPECT_EQ(curl->id, "spiffe://cluster.local/node/worker-1/host/uid/1000/curl");
 }
