@@ -143,11 +143,13 @@ static __always_inline int cw_on_open_exit(long ret, __u16 syscall, const struct
 		} else {
 			struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
 			struct dentry *dir = BPF_CORE_READ(dentry, d_parent);
-			const char *name = (const char *)BPF_CORE_READ(dentry, d_name.name);
-			const char *dir_name = (const char *)BPF_CORE_READ(dir, d_name.name);
+			/* Each name's length and address in one read: this runs for nearly every open on the node. */
+			struct qstr name = {}, dir_name = {};
 
-			catalog_id = cw_name_is_candidate((unsigned long)name, BPF_CORE_READ(dentry, d_name.len),
-							  (unsigned long)dir_name, BPF_CORE_READ(dir, d_name.len), 0);
+			bpf_core_read(&name, sizeof(name), &dentry->d_name);
+			bpf_core_read(&dir_name, sizeof(dir_name), &dir->d_name);
+			catalog_id = cw_name_is_candidate((unsigned long)name.name, name.len, (unsigned long)dir_name.name,
+							  dir_name.len, 0);
 			if (!catalog_id)
 				return 0;
 			if (catalog_id >= CW_CATALOG_PROC_ENVIRON)
@@ -191,6 +193,7 @@ static __always_inline int cw_on_open_exit(long ret, __u16 syscall, const struct
 	return 0;
 }
 
+/* The syscall's registers as a BTF pointer: its arguments are plain (fault-safe) loads, not helper calls. */
 static __always_inline struct pt_regs *cw_syscall_regs(void)
 {
 	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
@@ -201,10 +204,10 @@ int cw_exit_openat(struct trace_event_raw_sys_exit *ctx)
 {
 	struct pt_regs *regs = cw_syscall_regs();
 	struct cw_open_args args = {
-		.dirfd = PT_REGS_PARM1_CORE_SYSCALL(regs),
-		.path = (const char *)PT_REGS_PARM2_CORE_SYSCALL(regs),
-		.flags = PT_REGS_PARM3_CORE_SYSCALL(regs),
-		.mode = PT_REGS_PARM4_CORE_SYSCALL(regs),
+		.dirfd = PT_REGS_PARM1_SYSCALL(regs),
+		.path = (const char *)PT_REGS_PARM2_SYSCALL(regs),
+		.flags = PT_REGS_PARM3_SYSCALL(regs),
+		.mode = PT_REGS_PARM4_SYSCALL(regs),
 	};
 
 	return cw_on_open_exit(ctx->ret, CW_SYS_OPENAT, &args);
@@ -216,11 +219,11 @@ int cw_exit_openat2(struct trace_event_raw_sys_exit *ctx)
 	struct pt_regs *regs = cw_syscall_regs();
 	struct open_how how = {};
 	struct cw_open_args args = {
-		.dirfd = PT_REGS_PARM1_CORE_SYSCALL(regs),
-		.path = (const char *)PT_REGS_PARM2_CORE_SYSCALL(regs),
+		.dirfd = PT_REGS_PARM1_SYSCALL(regs),
+		.path = (const char *)PT_REGS_PARM2_SYSCALL(regs),
 	};
 
-	bpf_probe_read_user(&how, sizeof(how), (void *)PT_REGS_PARM3_CORE_SYSCALL(regs));
+	bpf_probe_read_user(&how, sizeof(how), (void *)PT_REGS_PARM3_SYSCALL(regs));
 	args.flags = how.flags;
 	args.mode = how.mode;
 	return cw_on_open_exit(ctx->ret, CW_SYS_OPENAT2, &args);
@@ -232,9 +235,9 @@ int cw_exit_open(struct trace_event_raw_sys_exit *ctx)
 	struct pt_regs *regs = cw_syscall_regs();
 	struct cw_open_args args = {
 		.dirfd = -100, /* AT_FDCWD */
-		.path = (const char *)PT_REGS_PARM1_CORE_SYSCALL(regs),
-		.flags = PT_REGS_PARM2_CORE_SYSCALL(regs),
-		.mode = PT_REGS_PARM3_CORE_SYSCALL(regs),
+		.path = (const char *)PT_REGS_PARM1_SYSCALL(regs),
+		.flags = PT_REGS_PARM2_SYSCALL(regs),
+		.mode = PT_REGS_PARM3_SYSCALL(regs),
 	};
 
 	return cw_on_open_exit(ctx->ret, CW_SYS_OPEN, &args);
@@ -246,9 +249,9 @@ int cw_exit_creat(struct trace_event_raw_sys_exit *ctx)
 	struct pt_regs *regs = cw_syscall_regs();
 	struct cw_open_args args = {
 		.dirfd = -100, /* AT_FDCWD */
-		.path = (const char *)PT_REGS_PARM1_CORE_SYSCALL(regs),
+		.path = (const char *)PT_REGS_PARM1_SYSCALL(regs),
 		.flags = CW_O_CREAT_WRONLY_TRUNC,
-		.mode = PT_REGS_PARM2_CORE_SYSCALL(regs),
+		.mode = PT_REGS_PARM2_SYSCALL(regs),
 	};
 
 	return cw_on_open_exit(ctx->ret, CW_SYS_CREAT, &args);

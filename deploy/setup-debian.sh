@@ -8,7 +8,7 @@ packages=(
   # build
   build-essential cmake pkg-config git clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
   libcli11-dev libspdlog-dev libsqlite3-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev
-  nlohmann-json3-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
+  nlohmann-json3-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   # tests: workloads, fixtures, containers, manifest validation, benchmarks
   python3 curl openssh-client iproute2 procps podman runc debootstrap busybox-static
   redis-server redis-tools bpftrace hyperfine

@@ -46,7 +46,8 @@ struct {
 	__type(value, __u8);
 } not_secret SEC(".maps");
 
-/* One entry: which prefix and suffix lengths the name selectors use, so the filter only looks those up. */
+/* One entry: which prefix and suffix lengths the name selectors use, and the byte pairs that can begin or end a
+ * matching name, so the filter looks up only what can match. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);

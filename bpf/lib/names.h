@@ -26,6 +26,34 @@ static __always_inline __u32 cw_lookup_name(__u8 kind, const char *name, __u32 l
 	return catalog_id ? *catalog_id : 0;
 }
 
+/* Two bytes of a name, as a pair index of the filter's bitmaps; a one-byte name gives (c, 0) at its head and
+ * (0, c) at its tail. */
+static __always_inline __u32 cw_name_pair(const char *name, __u32 len, __u32 tail, __u32 user)
+{
+	__u8 b[2] = {};
+
+	if (len >= 2) {
+		const char *at = tail ? name + len - 2 : name;
+
+		if (user)
+			bpf_probe_read_user(b, 2, at);
+		else
+			bpf_probe_read_kernel(b, 2, at);
+	} else {
+		if (user)
+			bpf_probe_read_user(&b[tail ? 1 : 0], 1, name);
+		else
+			bpf_probe_read_kernel(&b[tail ? 1 : 0], 1, name);
+	}
+	return b[0] | ((__u32)b[1] << 8);
+}
+
+static __always_inline int cw_pair_allowed(const __u64 *bits, __u32 pair)
+{
+	pair &= 0xffff;
+	return (bits[pair >> 6] >> (pair & 63)) & 1;
+}
+
 /*
  * name: the file's name, len bytes; parent: its directory's name, parent_len bytes; both in kernel
  * memory, or in user memory when user is set. Returns the matching selector's catalog id, or 0. A global function taking plain addresses, so that the
@@ -41,18 +69,28 @@ __noinline __u32 cw_name_is_candidate(unsigned long name_addr, __u32 len, unsign
 
 	if (!filter || len == 0)
 		return 0;
-	id = cw_lookup_name(CW_NAME_EXACT, name, len, user);
-	if (id)
-		return id;
-	if (filter->use_parent) {
+	/* The same lookups as without the bitmaps, in the same order, minus those that cannot match. */
+	int head = cw_pair_allowed(filter->heads, cw_name_pair(name, len, 0, user));
+	int tail = cw_pair_allowed(filter->tails, cw_name_pair(name, len, 1, user));
+	int in_parent = filter->use_parent && parent_len > 0 &&
+			cw_pair_allowed(filter->parents, cw_name_pair(parent, parent_len, 0, user));
+
+	if (!head && !tail && !in_parent)
+		return 0;
+	if (head) {
+		id = cw_lookup_name(CW_NAME_EXACT, name, len, user);
+		if (id)
+			return id;
+	}
+	if (in_parent) {
 		id = cw_lookup_name(CW_NAME_PARENT, parent, parent_len, user);
 		if (id)
 			return id;
 	}
 #pragma unroll
 	for (int i = 0; i < CW_FILTER_LENS; i++) {
-		__u32 p = filter->prefix_lens[i];
-		__u32 s = filter->suffix_lens[i];
+		__u32 p = head ? filter->prefix_lens[i] : 0;
+		__u32 s = tail ? filter->suffix_lens[i] : 0;
 
 		if (p && p <= len) {
 			id = cw_lookup_name(CW_NAME_PREFIX, name, p, user);

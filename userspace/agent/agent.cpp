@@ -18,6 +18,7 @@
 #include "agent/live_feed.h"
 #include "agent/pipeline.h"
 #include "catalog/catalog_scanner.h"
+#include "common/heap.h"
 #include "common/json_text.h"
 #include "common/log.h"
 #include "common/time.h"
@@ -129,6 +130,13 @@ struct Agent::Impl {
   }
 
   void start();
+  // Freed heap back to the kernel: after startup (loading the BPF objects and seeding from /proc frees about
+  // 12 MiB that jemalloc would otherwise hold for its decay time), and now and then, since a burst (the store's
+  // backlog) frees memory below live state.
+  // only_after_growth: skip it unless the resident set grew by 16 MiB since the last trim.
+  void release_heap(const char *when, bool only_after_growth = false);
+  int64_t resident_after_trim = 0;
+  bool heap_release_failed = false;
   void load_fingerprint_key();
   void load_catalog_into_kernel(bool full);
   void start_metrics_server();
@@ -313,7 +321,22 @@ void Agent::Impl::start() {
   for (const auto &h : sensor->hooks()) attached += h.attached;
   update_metrics();
   readiness.set_programs_attached(true, std::to_string(attached) + " BPF programs attached");
-  log->info("credwatch {} recording to {} (node {})", kVersion, config.database, config.node_name);
+  release_heap("startup");
+  log->info("credwatch {} recording to {} (node {}, {})", kVersion, config.database, config.node_name,
+            heap_allocator());
+}
+
+void Agent::Impl::release_heap(const char *when, bool only_after_growth) {
+  // Under steady load the freed pages are reused soon: trimming them would only fault them in again.
+  constexpr int64_t kGrowth = 16 << 20;
+  if (only_after_growth && resident_bytes() < resident_after_trim + kGrowth) return;
+  HeapRelease r = release_free_heap();
+  if (r.failed && !heap_release_failed) log->warn("returning freed memory after {} failed: {}", when, heap_allocator());
+  heap_release_failed = heap_release_failed || r.failed;
+  if (r.rss_before_bytes < 0 || r.rss_after_bytes < 0) return;
+  resident_after_trim = r.rss_after_bytes;
+  log->debug("heap trimmed after {}: resident {:.1f} -> {:.1f} MiB in {:.1f} ms", when,
+             r.rss_before_bytes / 1048576.0, r.rss_after_bytes / 1048576.0, r.took_ns / 1e6);
 }
 
 void Agent::Impl::load_catalog_into_kernel(bool full) {
@@ -571,6 +594,7 @@ void Agent::run(const std::atomic<bool> &stop) {
     if (now >= next_sweep) {
       // Gone cgroups lose their cached identity, so a reused id never inherits it.
       if (a.identities->sweep() > 0) a.pipeline->forget_workloads();
+      a.release_heap("growth", true);
       next_sweep = now + std::chrono::seconds(30);
     }
     if (now >= next_rescan) {

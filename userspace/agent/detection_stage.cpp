@@ -115,7 +115,7 @@ void DetectionStage::task_ended(const Event &exit) {
     a.credential_id = credential;
     if (const auto *known = d_.credentials.describe(credential)) {
       a.credential_kind = known->kind;
-      a.credential_descriptor = *known->descriptor;
+      a.credential_descriptor = known->descriptor->json();
     }
     a.process_chain.push_back({exit.process.tgid, exit.process.start_ns, exit.process.comm, exit.process.exe, {}});
     if (exit.id) a.evidence.push_back(exit.id);

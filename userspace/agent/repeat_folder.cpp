@@ -24,9 +24,9 @@ void append(std::string &key, const std::string &text) {
 RepeatFolder::RepeatFolder(int64_t window_ns, size_t max_open_windows, Sink sink)
     : window_ns_(window_ns), max_open_windows_(max_open_windows), sink_(std::move(sink)) {}
 
-std::string RepeatFolder::key_of(const Event &ev, WallNs generation) {
-  std::string key;
-  key.reserve(128);
+std::string_view RepeatFolder::key_of(const Event &ev, WallNs generation) {
+  std::string &key = key_buffer_;
+  key.clear();
   append(key, static_cast<uint8_t>(ev.kind));
   // Everything the event's attribution and detection read of the process: another program (exec), user (setuid)
   // or workload (cgroup) is not a repeat.
@@ -74,7 +74,7 @@ std::string RepeatFolder::key_of(const Event &ev, WallNs generation) {
 
 bool RepeatFolder::fold(const Event &ev, WallNs generation) {
   if (window_ns_ <= 0 || windows_.empty()) return false;
-  std::string key = key_of(ev, generation);
+  std::string_view key = key_of(ev, generation);
   if (key.empty()) return false;
   auto it = windows_.find(key);
   if (it == windows_.end()) return false;
@@ -108,7 +108,7 @@ RepeatFolder::Prepared RepeatFolder::prepare(const Event &ev, WallNs generation)
     last = std::max(last, ev.time_ns);
   }
   if (ev.id <= 0) return p;  // without an id there is no row to add the repeats to
-  p.key = key_of(ev, generation);
+  p.key = std::string(key_of(ev, generation));
   if (!p.key.empty()) p.first = EventRepeats{ev.id, ev.kind, 0, ev.time_ns, ev.identity, ev.credential};
   return p;
 }

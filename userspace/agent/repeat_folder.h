@@ -7,8 +7,10 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
+#include "common/string_map.h"
 #include "model/event.h"
 
 namespace credwatch {
@@ -46,14 +48,16 @@ class RepeatFolder {
     WallNs closes_ns = 0;
     EventRepeats pending;
   };
-  // The event's process (as it is now) and what it did, as bytes; empty when the event never folds.
-  static std::string key_of(const Event &ev, WallNs generation);
+  // The event's process (as it is now) and what it did, as bytes, written into key_buffer_ (most events are
+  // looked up and dropped, so building the key allocates nothing); empty when the event never folds.
+  std::string_view key_of(const Event &ev, WallNs generation);
   void report(Window &w);
 
   int64_t window_ns_;
   size_t max_open_windows_;
   Sink sink_;
-  std::unordered_map<std::string, Window> windows_;
+  StringMap<Window> windows_;
+  std::string key_buffer_;
   // The latest secret read recorded per cgroup: a connect after it must reach detection (a read followed by
   // egress), so it never folds into a window opened before the read.
   std::unordered_map<uint64_t, WallNs> last_secret_read_;

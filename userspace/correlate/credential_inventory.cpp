@@ -31,25 +31,25 @@ std::vector<std::string> CredentialInventory::record(std::vector<ExtractedCreden
                                                      const SourceKey &source, std::optional<WallNs> mtime, WallNs now,
                                                      InventoryUpdates &updates) {
   std::vector<std::string> ids;
+  // The source's own node, which the credentials recorded below point at.
+  auto source_node = sources_.try_emplace(source).first;
+  const SourceKey *source_key = &source_node->first;
   for (auto &c : creds) {
     CredentialFingerprint fp = fingerprint_credential(key_, c.value.view());
     c.value.clear();
     if (fp.empty()) continue;
     if (std::find(ids.begin(), ids.end(), fp.id) != ids.end()) continue;
     ids.push_back(fp.id);
-    auto &seen_at = known_[fp.id];
-    if (std::find_if(seen_at.begin(), seen_at.end(), [&](const SourceKey &k) {
-          return !(k < source) && !(source < k);
-        }) != seen_at.end())
-      continue;
-    seen_at.push_back(source);
+    auto [known, first_sight] = known_.try_emplace(fp.id);
+    auto &seen_at = known->second.sources;
+    if (std::find(seen_at.begin(), seen_at.end(), source_key) != seen_at.end()) continue;
+    seen_at.push_back(source_key);
     CredentialRecord r;
     r.id = fp.id;
     r.digest = fp.digest;
     r.kind = kind;
     r.descriptor = std::move(c.descriptor);
-    if (!described_.count(fp.id))
-      described_.emplace(fp.id, Description{kind, std::make_shared<const nlohmann::json>(r.descriptor)});
+    if (first_sight) known->second.description = {kind, CredentialDescriptor::from(r.descriptor)};
     r.seen_ns = now;
     r.expires_ns = claim_time(r.descriptor, "exp");
     r.issued_ns = claim_time(r.descriptor, "iat");
@@ -59,7 +59,7 @@ std::vector<std::string> CredentialInventory::record(std::vector<ExtractedCreden
     r.file_mtime_ns = mtime;
     updates.records.push_back(std::move(r));
   }
-  auto &previous = sources_[source];
+  auto &previous = source_node->second;
   if (!previous.empty() && previous != ids) {
     CredentialRotation rot{source.origin, source.source, source.mnt_ns, {}, {}, now};
     for (const auto &id : previous)

@@ -15,6 +15,7 @@
 #include "common/time.h"
 #include "correlate/secret_reader.h"
 #include "credentials/credential_extractor.h"
+#include "model/credential_descriptor.h"
 
 namespace credwatch {
 
@@ -56,6 +57,9 @@ class CredentialInventory {
   // key: the fingerprint key (kept by the caller for the inventory's lifetime).
   CredentialInventory(const SecretBytes &key, SecretReader &reader, int64_t recheck_ns = 1'000'000'000)
       : key_(key), reader_(reader), recheck_ns_(recheck_ns) {}
+  // Credentials point at the keys of sources_: a copy would point into the original.
+  CredentialInventory(const CredentialInventory &) = delete;
+  CredentialInventory &operator=(const CredentialInventory &) = delete;
 
   // A catalogued file of the given kind was opened for reading. Returns the ids of the credentials it holds,
   // reading and fingerprinting it only when it is new or its content changed (size, mtime or inode).
@@ -74,11 +78,11 @@ class CredentialInventory {
   // What is known of a credential seen by this agent run (kind and descriptor), for alerts; nullptr when unknown.
   struct Description {
     std::string kind;
-    std::shared_ptr<const nlohmann::json> descriptor;  // never null; shared with detection, which reads it per event
+    std::shared_ptr<const CredentialDescriptor> descriptor = CredentialDescriptor::empty();  // shared with detection
   };
   const Description *describe(const std::string &id) const {
-    auto it = described_.find(id);
-    return it == described_.end() ? nullptr : &it->second;
+    auto it = known_.find(id);
+    return it == known_.end() ? nullptr : &it->second.description;
   }
 
  private:
@@ -104,9 +108,14 @@ class CredentialInventory {
   SecretReader &reader_;
   int64_t recheck_ns_;
   std::map<std::pair<uint64_t, uint64_t>, FileEntry> files_;       // by (dev, ino)
-  std::map<SourceKey, std::vector<std::string>> sources_;          // what each source held last
-  std::unordered_map<std::string, std::vector<SourceKey>> known_;  // id -> sources it was recorded at
-  std::unordered_map<std::string, Description> described_;         // id -> kind and descriptor
+  // One entry per credential: what describes it, and the sources it was recorded at (keys of sources_, whose
+  // nodes never move, so a credential seen at many paths does not copy them).
+  struct Known {
+    Description description;
+    std::vector<const SourceKey *> sources;
+  };
+  std::map<SourceKey, std::vector<std::string>> sources_;  // what each source held last
+  std::unordered_map<std::string, Known> known_;            // by credential id
 };
 
 // "cw_a,cw_b" as stored in events.credential.

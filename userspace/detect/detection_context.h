@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "model/alert.h"
+#include "model/credential_descriptor.h"
 #include "policy/policy.h"
 
 namespace credwatch {
@@ -22,9 +23,7 @@ struct CredentialContext {
   std::string env;                                       // environment credentials: the variable's name
   // Non-secret identifiers (key id, jti, exp, ...): the inventory's own copy, shared by every event and detector
   // that refers to the credential rather than copied per event. Never null.
-  std::shared_ptr<const nlohmann::json> descriptor = empty_descriptor();
-
-  static const std::shared_ptr<const nlohmann::json> &empty_descriptor();
+  std::shared_ptr<const CredentialDescriptor> descriptor = CredentialDescriptor::empty();
 };
 
 struct DetectionContext {

@@ -20,11 +20,6 @@ Alert Detector::make_alert(const DetectionInput &in) const {
   return a;
 }
 
-const std::shared_ptr<const nlohmann::json> &CredentialContext::empty_descriptor() {
-  static const auto empty = std::make_shared<const nlohmann::json>(nlohmann::json::object());
-  return empty;
-}
-
 CredentialContext credential_of(const DetectionInput &in, std::string_view id) {
   CredentialContext c;
   if (const CredentialContext *known = in.context.credential(id)) c = *known;
@@ -39,14 +34,14 @@ CredentialContext credential_of(const DetectionInput &in, std::string_view id) {
   } else if (const auto *read = std::get_if<EnvReadDetails>(&e.details)) {
     if (c.env.empty()) c.env = read->name;
   }
-  if (!c.descriptor || !c.descriptor->is_object()) c.descriptor = CredentialContext::empty_descriptor();
+  if (!c.descriptor) c.descriptor = CredentialDescriptor::empty();
   return c;
 }
 
 void set_credential(Alert &alert, const CredentialContext &credential) {
   alert.credential_id = credential.id;
   alert.credential_kind = credential.kind;
-  alert.credential_descriptor = *credential.descriptor;
+  alert.credential_descriptor = credential.descriptor->json();
 }
 
 std::string describe_credential(const CredentialContext &credential) {

@@ -23,24 +23,6 @@ std::string who(const Event &e) {
   return name + " (pid " + std::to_string(e.process.tgid) + ")";
 }
 
-// `exp` in seconds since the epoch, from a token descriptor (top level) or a token found inside another value.
-std::optional<WallNs> expiry_of(const nlohmann::json &descriptor) {
-  for (const char *where : {"", "jwt"}) {
-    const nlohmann::json *d = &descriptor;
-    if (*where) {
-      if (!descriptor.contains(where)) continue;
-      d = &descriptor[where];
-    }
-    if (!d->is_object() || !d->contains("exp") || !(*d)["exp"].is_number()) continue;
-    const nlohmann::json &exp = (*d)["exp"];
-    double seconds = exp.get<double>();
-    if (seconds <= 0 || seconds > 9.2e9) return std::nullopt;  // not a time this clock can hold
-    if (exp.is_number_integer()) return exp.get<int64_t>() * 1'000'000'000;
-    return static_cast<WallNs>(seconds * 1e9);
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 
@@ -133,7 +115,7 @@ void ExpiredCredentialUseDetector::observe(const DetectionInput &in, std::vector
     // Only a described credential can have expired: look before copying its context.
     const CredentialContext *known = in.context.credential(id);
     if (!known) continue;
-    auto expired_at = expiry_of(*known->descriptor);
+    auto expired_at = known->descriptor->expires_ns();
     if (!expired_at || *expired_at >= in.time) continue;
     CredentialContext cred = credential_of(in, id);
     Alert a = make_alert(in);

@@ -228,6 +228,12 @@ IdentityResolver::CachedCgroup IdentityResolver::classify(uint64_t cgroup_id) {
     set(entry.base, a::kSystemdSlice, w.systemd_slice);
   }
   set(entry.base, a::kCgroupPath, *path);
+  // A workload's identity is the same for every process in it: built once and shared, not kept twice.
+  if (entry.base.kind != to_string(WorkloadKind::Host)) {
+    entry.shared = std::make_shared<const WorkloadIdentity>(std::move(entry.base));
+    entry.base = WorkloadIdentity{};
+    entry.base.kind = entry.shared->kind;
+  }
   return entry;
 }
 
@@ -244,10 +250,7 @@ WorkloadIdentity IdentityResolver::host_identity(const CachedCgroup &entry, uint
 constexpr size_t kMaxHostIdentities = 16384;
 
 IdentityRef IdentityResolver::from_entry(uint64_t cgroup_id, CachedCgroup &entry, uint32_t uid, std::string_view exe) {
-  if (entry.base.kind != to_string(WorkloadKind::Host)) {
-    if (!entry.shared) entry.shared = std::make_shared<const WorkloadIdentity>(entry.base);
-    return entry.shared;
-  }
+  if (entry.shared) return entry.shared;
   std::string key;
   key.reserve(sizeof(cgroup_id) + sizeof(uid) + exe.size());
   key.append(reinterpret_cast<const char *>(&cgroup_id), sizeof(cgroup_id));

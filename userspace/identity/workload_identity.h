@@ -115,9 +115,9 @@ class IdentityResolver {
  private:
   struct CachedCgroup {
     std::string path;       // empty when the id did not resolve
-    WorkloadIdentity base;  // complete, except for host: uid and exe are added per call
+    WorkloadIdentity base;  // host: complete but for the uid and exe added per call; others: only the kind
     bool provisional = false;
-    IdentityRef shared;     // base, shared with callers (not host)
+    IdentityRef shared;     // the identity of a workload that is not the host's, shared with callers
   };
 
   CachedCgroup classify(uint64_t cgroup_id);

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include <bpf/bpf.h>
@@ -30,7 +31,50 @@ std::vector<Key> all_keys(int fd) {
   return keys;
 }
 
+void allow_pair(__u64 *bits, unsigned pair) { bits[pair >> 6] |= __u64{1} << (pair & 63); }
+
+// The head pair of names starting with text: (t0, t1), or (t0, any) for a one-byte text, which also covers the
+// one-byte name (t0, 0).
+void allow_head(__u64 *bits, const std::string &text) {
+  auto byte = [&](size_t i) { return static_cast<unsigned>(static_cast<unsigned char>(text[i])); };
+  if (text.size() >= 2) return allow_pair(bits, byte(0) | byte(1) << 8);
+  for (unsigned second = 0; second < 256; ++second) allow_pair(bits, byte(0) | second << 8);
+}
+
+// The tail pair of names ending with text: (t[-2], t[-1]), or (any, t0) for a one-byte text, which also covers
+// the one-byte name (0, t0).
+void allow_tail(__u64 *bits, const std::string &text) {
+  auto byte = [&](size_t i) { return static_cast<unsigned>(static_cast<unsigned char>(text[i])); };
+  size_t n = text.size();
+  if (n >= 2) return allow_pair(bits, byte(n - 2) | byte(n - 1) << 8);
+  for (unsigned first = 0; first < 256; ++first) allow_pair(bits, first | byte(0) << 8);
+}
+
 }  // namespace
+
+void fill_file_filter(const std::vector<NameSelector> &selectors, const KernelNameFilter &filter,
+                      cw_file_filter &value) {
+  for (size_t i = 0; i < filter.prefix_lens.size() && i < CW_FILTER_LENS; ++i)
+    value.prefix_lens[i] = filter.prefix_lens[i];
+  for (size_t i = 0; i < filter.suffix_lens.size() && i < CW_FILTER_LENS; ++i)
+    value.suffix_lens[i] = filter.suffix_lens[i];
+  value.use_parent = filter.use_parent ? 1 : 0;
+  for (const auto &sel : selectors) {
+    if (sel.text.empty()) continue;  // the kernel never looks up an empty name
+    switch (sel.kind) {
+      case NameSelector::Kind::Exact:
+      case NameSelector::Kind::Prefix:
+        allow_head(value.heads, sel.text);
+        break;
+      case NameSelector::Kind::Suffix:
+        allow_tail(value.tails, sel.text);
+        break;
+      case NameSelector::Kind::Parent:
+        allow_head(value.parents, sel.text);
+        break;
+    }
+  }
+}
 
 void SecretMaps::load_name_filter(const KernelNameFilter &filter, bool watch_procfs) {
   if (!available()) return;
@@ -54,14 +98,10 @@ void SecretMaps::load_name_filter(const KernelNameFilter &filter, bool watch_pro
     if (bpf_map_update_elem(names_fd_, &key, &id, BPF_NOEXIST) != 0 && errno != EEXIST)
       throw SensorError("adding name selector '" + sel.text + "' to secret_names", -errno);
   }
-  cw_file_filter value{};
-  for (size_t i = 0; i < filter.prefix_lens.size() && i < CW_FILTER_LENS; ++i)
-    value.prefix_lens[i] = filter.prefix_lens[i];
-  for (size_t i = 0; i < filter.suffix_lens.size() && i < CW_FILTER_LENS; ++i)
-    value.suffix_lens[i] = filter.suffix_lens[i];
-  value.use_parent = filter.use_parent ? 1 : 0;
+  auto value = std::make_unique<cw_file_filter>();  // 24 KiB, zeroed
+  fill_file_filter(selectors, filter, *value);
   uint32_t zero = 0;
-  if (bpf_map_update_elem(filter_fd_, &zero, &value, BPF_ANY) != 0)
+  if (bpf_map_update_elem(filter_fd_, &zero, value.get(), BPF_ANY) != 0)
     throw SensorError("writing the file_filter map", -errno);
   clear_not_secret();
 }

@@ -3,10 +3,18 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "catalog/secret_catalog.h"
 
+struct cw_file_filter;
+
 namespace credwatch {
+
+// The file_filter map's value for these selectors (the procfs ones included): the lengths the kernel looks up,
+// and the byte pairs that can begin or end a matching name (see cw_file_filter). value must be zeroed.
+void fill_file_filter(const std::vector<NameSelector> &selectors, const KernelNameFilter &filter,
+                      cw_file_filter &value);
 
 class SecretMaps {
  public:

@@ -74,7 +74,9 @@ static_assert(sizeof(cw_inode_key) == 16);
 static_assert(sizeof(cw_inode_value) == 8);
 static_assert(sizeof(cw_name_key) == 36);
 static_assert(offsetof(cw_name_key, name) == 4);
-static_assert(sizeof(cw_file_filter) == 16);
+static_assert(sizeof(cw_file_filter) == 16 + 3 * CW_PAIR_WORDS * 8);
+static_assert(offsetof(cw_file_filter, heads) == 16);
+static_assert(CW_PAIR_WORDS * 64 == 65536);  // one bit per pair of bytes
 
 TEST(Abi, RecordsAreEightByteMultiples) {
   // The ring buffer aligns records to 8 bytes; padding must be explicit, not implicit.

@@ -43,8 +43,7 @@ class PolicyDetectors : public EngineTest {
 TEST_F(PolicyDetectors, CredentialOutsideTheAllowListAlertsWithTheSectionsAction) {
   DetectionContext ctx = context_for("payments", {chain_entry(1, "/sbin/tini"), chain_entry(100, "/app/api")});
   ctx.credentials.push_back({kCredA, "aws_credentials", kAwsPath, "",
-                             std::make_shared<const nlohmann::json>(
-                                 nlohmann::json{{"access_key_id", "AKIAEXAMPLEKEYID0001"}})});
+                             CredentialDescriptor::from({{"access_key_id", "AKIAEXAMPLEKEYID0001"}})});
   auto u =
       process_rule(kCredentialRule, file_read(kApi, clock.now(), kAwsPath, kCredA, "aws_credentials", 100, 7), ctx);
   ASSERT_THAT(u, SizeIs(1));
@@ -493,7 +492,7 @@ class ExpiredUse : public EngineTest {
   DetectionContext with_descriptor(nlohmann::json descriptor) {
     DetectionContext c;
     c.credentials.push_back(
-        {kCredA, "kubernetes_sa_token", kTokenPath, "", std::make_shared<const nlohmann::json>(std::move(descriptor))});
+        {kCredA, "kubernetes_sa_token", kTokenPath, "", CredentialDescriptor::from(descriptor)});
     return c;
   }
 };
