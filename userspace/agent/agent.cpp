@@ -131,7 +131,7 @@ struct Agent::Impl {
 
   void start();
   // Freed heap back to the kernel: after startup (loading the BPF objects and seeding from /proc frees about
-  // 12 MiB that jemalloc would otherwise hold for its decay time), and now and then, since a burst (the store's
+  // 11 MiB that jemalloc would otherwise hold for its decay time), and now and then, since a burst (the store's
   // backlog) frees memory below live state.
   // only_after_growth: skip it unless the resident set grew by 16 MiB since the last trim.
   void release_heap(const char *when, bool only_after_growth = false);
