@@ -329,7 +329,8 @@ void Agent::Impl::start() {
 void Agent::Impl::release_heap(const char *when, bool only_after_growth) {
   // Under steady load the freed pages are reused soon: trimming them would only fault them in again.
   constexpr int64_t kGrowth = 16 << 20;
-  if (only_after_growth && resident_bytes() < resident_after_trim + kGrowth) return;
+  if (only_after_growth && static_cast<int64_t>(resident_memory_bytes().value_or(0)) < resident_after_trim + kGrowth)
+    return;
   HeapRelease r = release_free_heap();
   if (r.failed && !heap_release_failed) log->warn("returning freed memory after {} failed: {}", when, heap_allocator());
   heap_release_failed = heap_release_failed || r.failed;

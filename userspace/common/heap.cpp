@@ -1,11 +1,11 @@
-// Returning freed memory with whichever allocator the binary links, and reading VmRSS.
+// Returning freed memory with whichever allocator the binary links, and reading the resident set.
 #include "common/heap.h"
 
 #include <malloc.h>
+#include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
-#include <cstring>
+#include <fstream>
 
 // jemalloc's control interface, present only when the binary links jemalloc (CREDWATCH_JEMALLOC): weak, so this
 // library links either way and asks at run time which allocator it has.
@@ -28,25 +28,27 @@ std::string heap_allocator() {
   return std::string("jemalloc ") + version;
 }
 
-int64_t resident_bytes() {
-  FILE *f = std::fopen("/proc/self/status", "re");
-  if (!f) return -1;
-  char line[256];
-  int64_t kib = -1;
-  while (std::fgets(line, sizeof line, f)) {
-    if (std::strncmp(line, "VmRSS:", 6) == 0) {
-      long long v = 0;
-      if (std::sscanf(line + 6, "%lld", &v) == 1) kib = v;
-      break;
-    }
-  }
-  std::fclose(f);
-  return kib < 0 ? -1 : kib * 1024;
+std::optional<uint64_t> resident_memory_bytes(const std::string &statm_path) {
+  std::ifstream in(statm_path);
+  uint64_t size_pages = 0, resident_pages = 0;
+  if (!(in >> size_pages >> resident_pages)) return std::nullopt;
+  long page = sysconf(_SC_PAGESIZE);
+  if (page <= 0) return std::nullopt;
+  return resident_pages * static_cast<uint64_t>(page);
 }
+
+namespace {
+
+int64_t resident_or_unknown() {
+  auto rss = resident_memory_bytes();
+  return rss ? static_cast<int64_t>(*rss) : -1;
+}
+
+}  // namespace
 
 HeapRelease release_free_heap() {
   HeapRelease r;
-  r.rss_before_bytes = resident_bytes();
+  r.rss_before_bytes = resident_or_unknown();
   auto t0 = std::chrono::steady_clock::now();
   if (jemalloc_linked()) {
     // Every arena's unused dirty pages back to the kernel now, rather than after jemalloc's decay time.
@@ -55,7 +57,7 @@ HeapRelease release_free_heap() {
     malloc_trim(0);
   }
   r.took_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
-  r.rss_after_bytes = resident_bytes();
+  r.rss_after_bytes = resident_or_unknown();
   return r;
 }
 

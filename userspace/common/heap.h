@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace credwatch {
@@ -24,7 +25,7 @@ HeapRelease release_free_heap();
 // Which allocator this binary runs on: "jemalloc 5.3.0-...", or "glibc malloc".
 std::string heap_allocator();
 
-// The resident set size of this process in bytes (VmRSS), or -1 when /proc/self/status cannot be read.
-int64_t resident_bytes();
+// Resident set size in bytes (statm's second field times the page size); nullopt when unreadable.
+std::optional<uint64_t> resident_memory_bytes(const std::string &statm_path = "/proc/self/statm");
 
 }  // namespace credwatch

@@ -8,15 +8,6 @@
 
 namespace credwatch {
 
-std::optional<uint64_t> resident_memory_bytes(const std::string &statm_path) {
-  std::ifstream in(statm_path);
-  uint64_t size_pages = 0, resident_pages = 0;
-  if (!(in >> size_pages >> resident_pages)) return std::nullopt;
-  long page = sysconf(_SC_PAGESIZE);
-  if (page <= 0) return std::nullopt;
-  return resident_pages * static_cast<uint64_t>(page);
-}
-
 std::optional<double> process_start_time_seconds(const std::string &proc_root) try {
   std::ifstream stat(proc_root + "/self/stat");
   std::string line;

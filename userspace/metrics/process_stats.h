@@ -5,10 +5,9 @@
 #include <optional>
 #include <string>
 
-namespace credwatch {
+#include "common/heap.h"  // resident_memory_bytes
 
-// Resident set size in bytes (statm's second field times the page size); nullopt when unreadable.
-std::optional<uint64_t> resident_memory_bytes(const std::string &statm_path = "/proc/self/statm");
+namespace credwatch {
 
 // When this process started, in seconds since the epoch (stat's starttime plus /proc/stat's btime).
 std::optional<double> process_start_time_seconds(const std::string &proc_root = "/proc");

@@ -21,12 +21,13 @@ TEST(Heap, NamesTheAllocatorThisBinaryLinks) {
 }
 
 TEST(Heap, ResidentBytesIsThisProcesssRss) {
-  int64_t rss = resident_bytes();
-  ASSERT_GT(rss, 0);
+  auto rss = resident_memory_bytes();
+  ASSERT_TRUE(rss);
+  ASSERT_GT(*rss, 0u);
   // Touching 32 MiB more shows up in the figure.
   std::vector<char> block(32 << 20);
   std::memset(block.data(), 1, block.size());
-  EXPECT_GE(resident_bytes(), rss + (24 << 20));
+  EXPECT_GE(resident_memory_bytes().value_or(0), *rss + (24 << 20));
 }
 
 TEST(Heap, FreedMemoryBelowALiveAllocationGoesBackToTheKernel) {
@@ -42,7 +43,7 @@ TEST(Heap, FreedMemoryBelowALiveAllocationGoesBackToTheKernel) {
   auto pin = std::make_unique<char[]>(kChunk);
   std::memset(pin.get(), 1, kChunk);
   chunks.clear();
-  int64_t before = resident_bytes();
+  int64_t before = static_cast<int64_t>(resident_memory_bytes().value_or(0));
   HeapRelease r = release_free_heap();
   ASSERT_GT(r.rss_before_bytes, 0);
   EXPECT_GE(r.rss_before_bytes, before - (4 << 20));
