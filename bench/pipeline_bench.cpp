@@ -245,7 +245,7 @@ nlohmann::json store_floor(Database &db, const std::string &floor_path) {
   bounds.step();
   int64_t first = bounds.int64(0), last = bounds.int64(1), rows = bounds.int64(2);
   bounds.reset();
-  constexpr int64_t kBatch = 20'000;  // the writer's largest batch
+  constexpr int64_t kBatch = EventWriter::kMaxBatch;
   double cpu0 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
   auto wall0 = std::chrono::steady_clock::now();
   for (int64_t from = first; rows > 0 && from <= last; from += kBatch) {
@@ -422,12 +422,13 @@ int run(const Options &opt) {
     }
     pipeline.on_record(rec);
     ++records;
-    if ((i & 0x3fff) == 0) {
-      // Backpressure instead of drops: the steady state of a writer that keeps up, which is what memory means.
+    if ((i & 0x3ff) == 0) {
+      // Backpressure instead of drops: the steady state of a writer that keeps up (a batch queued while one is
+      // written), which is what memory means.
       auto stall0 = std::chrono::steady_clock::now();
-      while (writer.queued() > 20'000) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      while (writer.queued() > EventWriter::kMaxBatch) std::this_thread::sleep_for(std::chrono::milliseconds(1));
       stalled_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - stall0).count();
-      if (opt.progress && i % 1'000'000 < 0x4000 && i > 0)
+      if (opt.progress && i % 1'000'000 < 0x400 && i > 0)
         fprintf(stderr, "\r  %llu / %llu records", static_cast<unsigned long long>(i),
                 static_cast<unsigned long long>(opt.events));
     }

@@ -153,8 +153,13 @@ void DetectionStage::deliver(AlertUpdate &update, const Event *cause) {
   } else if (auto it = enforcement_by_alert_.find(alert.id); it != enforcement_by_alert_.end()) {
     alert.details["enforcement"] = it->second;
   }
-  d_.writer.submit(AlertRecord{alert});
-  if (update.kind != AlertUpdate::Kind::New) return;  // repeats update the row; receivers got the first
+  // A repeat only updates the row, and the writer takes it without a copy: folded details are large, and repeats
+  // many. Receivers got the first.
+  if (update.kind != AlertUpdate::Kind::New) {
+    d_.writer.submit(AlertRecord{std::move(alert)});
+    return;
+  }
+  d_.writer.submit(AlertRecord{alert});  // stored before anything else can fail
   ++alerts_raised_;
   d_.metrics.alerts(alert.rule, to_string(alert.severity)).inc();
   if (d_.feed) d_.feed->print(alert);

@@ -48,11 +48,12 @@ std::vector<std::string> CredentialInventory::record(std::vector<ExtractedCreden
     r.id = fp.id;
     r.digest = fp.digest;
     r.kind = kind;
-    r.descriptor = std::move(c.descriptor);
-    if (first_sight) known->second.description = {kind, CredentialDescriptor::from(r.descriptor)};
+    r.expires_ns = claim_time(c.descriptor, "exp");
+    r.issued_ns = claim_time(c.descriptor, "iat");
+    // A known credential's row keeps its first descriptor: the store never updates it.
+    if (first_sight) known->second.description = {kind, CredentialDescriptor::from(c.descriptor)};
+    r.descriptor = known->second.description.descriptor;
     r.seen_ns = now;
-    r.expires_ns = claim_time(r.descriptor, "exp");
-    r.issued_ns = claim_time(r.descriptor, "iat");
     r.origin = source.origin;
     r.source = source.source;
     r.mnt_ns = source.mnt_ns;

@@ -24,7 +24,8 @@ struct CredentialRecord {
   std::string id;      // cw_ + 16 hex
   std::string digest;  // HMAC-SHA256, 64 hex
   std::string kind;    // catalog kind, or env_<token type>
-  nlohmann::json descriptor = nlohmann::json::object();
+  // Shared with the inventory's own description when first seen: records wait in the writer's queue by thousands.
+  std::shared_ptr<const CredentialDescriptor> descriptor = CredentialDescriptor::empty();
   WallNs seen_ns = 0;
   std::optional<WallNs> expires_ns;  // from a JWT's exp
   std::optional<WallNs> issued_ns;   // from a JWT's iat

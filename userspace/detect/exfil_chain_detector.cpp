@@ -41,16 +41,24 @@ std::optional<ExfilChainDetector::Relation> ExfilChainDetector::related(const Se
   return std::nullopt;
 }
 
+size_t ExfilChainDetector::ContextHash::operator()(const ContextKey &k) const {
+  std::hash<std::string_view> h;
+  return h(k.id) ^ (h(k.path) * 31) ^ (h(k.env) * 131);
+}
+
 std::shared_ptr<const CredentialContext> ExfilChainDetector::context_of(const DetectionInput &in,
                                                                          const std::string &id) {
-  // credential_of() falls back to the event's path or variable: part of the key.
-  std::string key = id;
-  if (const auto *open = std::get_if<FileOpenDetails>(&in.event.details)) key += "\n" + open->path;
-  else if (const auto *env = std::get_if<EnvExecDetails>(&in.event.details)) key += "\n" + env->name;
-  else if (const auto *read = std::get_if<EnvReadDetails>(&in.event.details)) key += "\n" + read->name;
-  auto &slot = contexts_[key];
-  if (!slot) slot = std::make_shared<const CredentialContext>(credential_of(in, id));
-  return slot;
+  // The same path and variable credential_of() takes from the event, so a repeat read finds its context without
+  // building one.
+  ContextKey key{id, {}, {}};
+  if (const auto *open = std::get_if<FileOpenDetails>(&in.event.details))
+    key.path = !open->path.empty() ? open->path : open->requested;
+  else if (const auto *env = std::get_if<EnvExecDetails>(&in.event.details)) key.env = env->name;
+  else if (const auto *read = std::get_if<EnvReadDetails>(&in.event.details)) key.env = read->name;
+  if (auto it = contexts_.find(key); it != contexts_.end()) return *it;
+  // Keyed by its own fields: equal to `key` for contexts built by the detection stage; another path would only make
+  // later lookups miss and rebuild it, never hold two copies.
+  return *contexts_.insert(std::make_shared<const CredentialContext>(credential_of(in, id))).first;
 }
 
 void ExfilChainDetector::observe(const DetectionInput &in, std::vector<Alert> &out) {
@@ -130,7 +138,7 @@ void ExfilChainDetector::expire(WallNs now) {
     while (!reads.empty() && now - reads.front().time_ns > options_.window_ns) reads.pop_front();
     it = reads.empty() ? reads_.erase(it) : std::next(it);
   }
-  std::erase_if(contexts_, [](const auto &kv) { return kv.second.use_count() == 1; });  // no read left
+  std::erase_if(contexts_, [](const auto &context) { return context.use_count() == 1; });  // no read left
 }
 
 size_t ExfilChainDetector::pending_reads() const {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "detect/detector.h"
@@ -51,12 +52,35 @@ class ExfilChainDetector final : public Detector {
   // The context of a credential as read at a path or variable, one copy for all its reads.
   std::shared_ptr<const CredentialContext> context_of(const DetectionInput &in, const std::string &id);
 
+  // Contexts are their own keys (credential id, path, variable): a separate key string cost as much as the context.
+  struct ContextKey {
+    std::string_view id, path, env;
+  };
+  struct ContextHash {
+    using is_transparent = void;
+    size_t operator()(const ContextKey &k) const;
+    size_t operator()(const std::shared_ptr<const CredentialContext> &c) const {
+      return (*this)(ContextKey{c->id, c->path, c->env});
+    }
+  };
+  struct ContextEqual {
+    using is_transparent = void;
+    static ContextKey key(const ContextKey &k) { return k; }
+    static ContextKey key(const std::shared_ptr<const CredentialContext> &c) { return {c->id, c->path, c->env}; }
+    template <class A, class B>
+    bool operator()(const A &a, const B &b) const {
+      ContextKey x = key(a), y = key(b);
+      return x.id == y.id && x.path == y.path && x.env == y.env;
+    }
+  };
+
   static std::optional<Relation> related(const SecretRead &read, const Event &connect,
                                          const std::vector<ProcessChainEntry> &chain);
 
   ExfilChainOptions options_;
   std::unordered_map<std::string, std::deque<SecretRead>> reads_;  // by identity, oldest first
-  std::unordered_map<std::string, std::shared_ptr<const CredentialContext>> contexts_;  // dropped with their reads
+  // Dropped with their reads.
+  std::unordered_set<std::shared_ptr<const CredentialContext>, ContextHash, ContextEqual> contexts_;
 };
 
 }  // namespace credwatch

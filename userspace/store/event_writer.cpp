@@ -17,7 +17,6 @@
 namespace credwatch {
 
 namespace {
-constexpr size_t kMaxBatch = 20'000;
 constexpr auto kMaxLatency = std::chrono::milliseconds(100);
 }  // namespace
 
@@ -33,10 +32,38 @@ void EventWriter::push(Item item, bool droppable, bool &accepted) {
     accepted = false;
     return;
   }
+  accepted = true;
+  if (replace_queued(item)) return;
   queue_.push_back(std::move(item));
   ++submitted_;
-  accepted = true;
   if (queue_.size() == 1 || queue_.size() >= kMaxBatch) wake_.notify_one();
+}
+
+bool EventWriter::replace_queued(Item &item) {
+  uint64_t next = taken_ + queue_.size();
+  uint64_t *slot = nullptr;
+  if (const auto *a = std::get_if<AlertRecord>(&item))
+    slot = &queued_alerts_.try_emplace(a->alert.id, next).first->second;
+  else if (const auto *b = std::get_if<BaselineRecord>(&item))
+    slot = &queued_baselines_.try_emplace(b->identity, next).first->second;
+  if (!slot) return false;
+  if (*slot != next) {
+    // Still queued (forget_taken() forgets what leaves), so its position holds the older copy.
+    queue_[*slot - taken_] = std::move(item);
+    return true;
+  }
+  return false;
+}
+
+void EventWriter::forget_taken(const Item &item) {
+  uint64_t position = taken_++;
+  if (const auto *a = std::get_if<AlertRecord>(&item)) {
+    if (auto it = queued_alerts_.find(a->alert.id); it != queued_alerts_.end() && it->second == position)
+      queued_alerts_.erase(it);
+  } else if (const auto *b = std::get_if<BaselineRecord>(&item)) {
+    if (auto it = queued_baselines_.find(b->identity); it != queued_baselines_.end() && it->second == position)
+      queued_baselines_.erase(it);
+  }
 }
 
 bool EventWriter::submit(Event ev) {
@@ -147,6 +174,7 @@ void EventWriter::run() {
       if (queue_.empty() && stopping_) break;
       size_t n = std::min(queue_.size(), kMaxBatch);
       for (size_t i = 0; i < n; ++i) {
+        forget_taken(queue_.front());
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
@@ -281,13 +309,7 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
     auto add_repeats = db_.prepare(
         "UPDATE events SET repeats = repeats + ?, last_time_ns = MAX(COALESCE(last_time_ns, time_ns), ?) WHERE id = ?");
 
-    // A folded alert is re-submitted at every repeat: within one batch only its latest state needs writing.
-    std::unordered_map<int64_t, size_t> latest_alert_update;
-    for (size_t i = 0; i < batch.size(); ++i)
-      if (const auto *a = std::get_if<AlertRecord>(&batch[i])) latest_alert_update[a->alert.id] = i;
-
-    for (size_t position = 0; position < batch.size(); ++position) {
-      auto &item = batch[position];
+    for (auto &item : batch) {
       if (auto *ev = std::get_if<Event>(&item)) {
         EventColumns cols = event_columns(*ev);
         auto opt_text = [&](int i, const std::optional<std::string> &v) {
@@ -365,7 +387,7 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
         upsert_credential.bind(1, c->id)
             .bind(2, c->digest)
             .bind(3, c->kind)
-            .bind(4, json_text(c->descriptor))
+            .bind(4, c->descriptor->text())
             .bind(5, c->seen_ns)
             .bind(6, c->seen_ns)
             .bind(7, c->expires_ns ? std::optional<int64_t>(*c->expires_ns) : std::nullopt)
@@ -395,7 +417,6 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
           }
         }
       } else if (auto *a = std::get_if<AlertRecord>(&item)) {
-        if (latest_alert_update[a->alert.id] != position) continue;
         const Alert &al = a->alert;
         upsert_alert.bind(1, al.id)
             .bind(2, al.rule)

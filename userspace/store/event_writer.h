@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <variant>
 
 #include "correlate/credential_inventory.h"
@@ -82,6 +83,10 @@ class EventWriter {
   // Told about every committed batch (its size and commit time), on the writer's thread; for metrics.
   using BatchObserver = std::function<void(size_t items, int64_t commit_ns)>;
 
+  // Items one transaction writes at most. Each batch also updates the counts of every identity and credential use
+  // it holds once: at 10,000 the writer wrote a cold run's rows 12% slower, at 5,000 25% slower.
+  static constexpr size_t kMaxBatch = 20'000;
+
   // max_queue bounds memory when SQLite cannot keep up; what does not fit is dropped and counted.
   EventWriter(Database &db, int64_t run_id, size_t max_queue = 1'000'000, BatchObserver on_batch = {});
   ~EventWriter();
@@ -111,6 +116,11 @@ class EventWriter {
   using Item = std::variant<Event, ProcessInfo, StatsRow, WorkloadRecord, CredentialRecord, CredentialRotation,
                             AlertRecord, BaselineRecord, EventRepeats>;
   void push(Item item, bool droppable, bool &accepted);
+  // An alert or baseline replaces its own copy that is still queued: both replace their row, so only the latest
+  // state needs writing, and a rule folding thousands of repeats keeps one copy in the queue, not thousands.
+  bool replace_queued(Item &item);
+  // The queue's front item leaves: forget where it was, if it was a replaceable one.
+  void forget_taken(const Item &item);
   void run();
   void write_batch(std::deque<Item> &batch);
   // One retention step on the writer's connection; creates the pruner on first use.
@@ -124,7 +134,10 @@ class EventWriter {
   std::condition_variable wake_;
   std::condition_variable flushed_;
   std::deque<Item> queue_;
-  uint64_t submitted_ = 0;  // items accepted so far
+  uint64_t taken_ = 0;  // items taken from the queue so far: queue_[i] is the (taken_ + i)th item ever queued
+  std::unordered_map<int64_t, uint64_t> queued_alerts_;         // alert id -> its queued update's sequence number
+  std::unordered_map<std::string, uint64_t> queued_baselines_;  // identity -> its queued baseline's sequence number
+  uint64_t submitted_ = 0;  // items queued so far (a replacement takes its predecessor's place)
   uint64_t committed_ = 0;  // items committed so far
   bool stopping_ = false;
   WriterRetention retention_;

@@ -96,6 +96,63 @@ TEST_F(StoreTest, OpenExistingNamesAMissingDatabase) {
   }
 }
 
+// A folded alert is submitted again at every repeat, and a baseline at every sync: while the writer is held up,
+// each replaces its own queued copy, so the queue holds one per alert and identity, and the row gets the latest.
+TEST_F(StoreTest, QueuedAlertAndBaselineUpdatesReplaceTheirOlderCopies) {
+  auto db = Database::open(path);
+  auto blocker = Database::open(path);
+  EventWriter writer(db, 1);
+  blocker.exec("BEGIN IMMEDIATE");  // the writer's next transaction waits for this one
+  writer.submit(file_event(1000, 5, "/token"));
+  for (int i = 0; i < 500 && writer.queued() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(writer.queued(), 0u) << "the writer never took the first batch";
+
+  auto alert = [](int64_t id, uint64_t count) {
+    Alert a;
+    a.id = id;
+    a.rule = "reuse.shared_credential";
+    a.identity = "spiffe://cluster.local/ns/a/sa/b";
+    a.count = count;
+    a.last_seen_ns = static_cast<WallNs>(count);
+    a.dedup_key = "reuse.shared_credential|" + std::to_string(id);
+    a.details = {{"repeat", count}};
+    return a;
+  };
+  for (uint64_t i = 1; i <= 1000; ++i) {
+    writer.submit(AlertRecord{alert(5, i)});
+    writer.submit(AlertRecord{alert(6, 2 * i)});
+    if (i % 100 == 0)
+      writer.submit(BaselineRecord{"spiffe://cluster.local/ns/a/sa/b", "learning", 99,
+                                   "{\"n\":" + std::to_string(i) + "}", static_cast<WallNs>(i)});
+  }
+  EXPECT_EQ(writer.queued(), 3u);  // alert 5, alert 6, the baseline
+
+  blocker.exec("COMMIT");
+  writer.flush();
+  auto rows = db.prepare("SELECT id, count, last_seen_ns FROM alerts ORDER BY id");
+  ASSERT_TRUE(rows.step());
+  EXPECT_EQ(rows.int64(0), 5);
+  EXPECT_EQ(rows.int64(1), 1000);
+  EXPECT_EQ(rows.int64(2), 1000);
+  ASSERT_TRUE(rows.step());
+  EXPECT_EQ(rows.int64(0), 6);
+  EXPECT_EQ(rows.int64(1), 2000);
+  EXPECT_EQ(rows.int64(2), 2000);
+  EXPECT_FALSE(rows.step());
+  auto baseline = db.prepare("SELECT body, updated_ns FROM baselines");
+  ASSERT_TRUE(baseline.step());
+  EXPECT_EQ(baseline.text(0), "{\"n\":1000}");
+  EXPECT_EQ(baseline.int64(1), 1000);
+
+  // Once written, the next update is queued anew, not into the slot its predecessor left.
+  writer.submit(AlertRecord{alert(5, 1001)});
+  writer.flush();
+  auto latest = db.prepare("SELECT count FROM alerts WHERE id = 5");
+  ASSERT_TRUE(latest.step());
+  EXPECT_EQ(latest.int64(0), 1001);
+  EXPECT_EQ(writer.stats().write_errors, 0u);
+}
+
 TEST_F(StoreTest, WriterBatchesAndQueriesFilter) {
   auto db = Database::open(path);
   {
