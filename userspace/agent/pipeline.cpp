@@ -145,8 +145,7 @@ void EventPipeline::fingerprint_open(Event &ev) {
     return;  // a writer is replacing the content: read it at the next read
   }
   InventoryUpdates updates;
-  std::vector<std::string> ids =
-      d_.credentials.file_opened(where, d.credential_kind, ev.process.mnt_ns, ev.time_ns, updates);
+  std::string ids = d_.credentials.file_opened(where, d.credential_kind, ev.process.mnt_ns, ev.time_ns, updates);
   if (!updates.error.empty()) {
     ++counters_.unreadable_secrets;
     pipeline_log()->debug("cannot fingerprint {} opened by {}[{}]: {}", d.path, ev.process.comm, ev.process.tgid,
@@ -154,7 +153,7 @@ void EventPipeline::fingerprint_open(Event &ev) {
   }
   if ((d.flags & O_ACCMODE) == O_RDWR) d_.credentials.file_written(d.dev, d.ino);
   store_updates(updates);
-  ev.credential = join_ids(ids);
+  ev.credential = std::move(ids);
 }
 
 void EventPipeline::complete_snoop(Event &ev) {
@@ -185,7 +184,7 @@ void EventPipeline::environment(AssembledEnvironment env, bool at_start) {
   IdentityRef id = attribute(base);
   for (auto &var : env.secrets) {
     InventoryUpdates updates;
-    std::vector<std::string> ids = d_.credentials.env_seen(id->id, var.name, var.value, env.time_ns, updates);
+    std::string joined = d_.credentials.env_seen(id->id, var.name, var.value, env.time_ns, updates);
     EnvExecDetails details;
     details.name = var.name;
     details.credential_kind = classify_token(var.value.view());
@@ -193,7 +192,6 @@ void EventPipeline::environment(AssembledEnvironment env, bool at_start) {
     details.at_start = at_start;
     var.value.clear();
     store_updates(updates);
-    std::string joined = join_ids(ids);
     (*map)[var.name] = joined;
     Event ev = base;
     ev.credential = joined;

@@ -19,6 +19,16 @@ std::optional<WallNs> claim_time(const nlohmann::json &descriptor, const char *c
   return std::nullopt;
 }
 
+std::vector<std::string> split_ids(std::string_view joined) {
+  std::vector<std::string> ids;
+  for (size_t start = 0; start < joined.size();) {
+    size_t comma = std::min(joined.find(',', start), joined.size());
+    ids.emplace_back(joined.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return ids;
+}
+
 }  // namespace
 
 std::string join_ids(const std::vector<std::string> &ids) {
@@ -27,9 +37,9 @@ std::string join_ids(const std::vector<std::string> &ids) {
   return out;
 }
 
-std::vector<std::string> CredentialInventory::record(std::vector<ExtractedCredential> &creds, const std::string &kind,
-                                                     const SourceKey &source, std::optional<WallNs> mtime, WallNs now,
-                                                     InventoryUpdates &updates) {
+std::string CredentialInventory::record(std::vector<ExtractedCredential> &creds, const std::string &kind,
+                                        const SourceKey &source, std::optional<WallNs> mtime, WallNs now,
+                                        InventoryUpdates &updates) {
   std::vector<std::string> ids;
   // The source's own node, which the credentials recorded below point at.
   auto source_node = sources_.try_emplace(source).first;
@@ -51,7 +61,8 @@ std::vector<std::string> CredentialInventory::record(std::vector<ExtractedCreden
     r.expires_ns = claim_time(c.descriptor, "exp");
     r.issued_ns = claim_time(c.descriptor, "iat");
     // A known credential's row keeps its first descriptor: the store never updates it.
-    if (first_sight) known->second.description = {kind, CredentialDescriptor::from(c.descriptor)};
+    if (first_sight)
+      known->second.description = {*kinds_.insert(kind).first, CredentialDescriptor::from(c.descriptor)};
     r.descriptor = known->second.description.descriptor;
     r.seen_ns = now;
     r.origin = source.origin;
@@ -60,8 +71,10 @@ std::vector<std::string> CredentialInventory::record(std::vector<ExtractedCreden
     r.file_mtime_ns = mtime;
     updates.records.push_back(std::move(r));
   }
-  auto &previous = source_node->second;
-  if (!previous.empty() && previous != ids) {
+  std::string joined = join_ids(ids);
+  std::string &held = source_node->second;
+  if (!held.empty() && held != joined) {
+    std::vector<std::string> previous = split_ids(held);
     CredentialRotation rot{source.origin, source.source, source.mnt_ns, {}, {}, now};
     for (const auto &id : previous)
       if (std::find(ids.begin(), ids.end(), id) == ids.end()) rot.old_ids.push_back(id);
@@ -69,12 +82,12 @@ std::vector<std::string> CredentialInventory::record(std::vector<ExtractedCreden
       if (std::find(previous.begin(), previous.end(), id) == previous.end()) rot.new_ids.push_back(id);
     if (!rot.old_ids.empty()) updates.rotations.push_back(std::move(rot));
   }
-  previous = ids;
-  return ids;
+  held = joined;
+  return joined;
 }
 
-std::vector<std::string> CredentialInventory::file_opened(const SecretFileLocation &where, const std::string &kind,
-                                                          uint32_t mnt_ns, WallNs now, InventoryUpdates &updates) {
+std::string CredentialInventory::file_opened(const SecretFileLocation &where, const std::string &kind,
+                                             uint32_t mnt_ns, WallNs now, InventoryUpdates &updates) {
   auto key = std::make_pair(where.dev, where.ino);
   auto it = files_.find(key);
   if (it != files_.end() && !it->second.dirty) {
@@ -91,12 +104,12 @@ std::vector<std::string> CredentialInventory::file_opened(const SecretFileLocati
   std::optional<SecretBytes> content = reader_.read(where, kMaxCredentialFileSize + 1, state, why);
   if (!content) {
     updates.error = why;
-    return it != files_.end() ? it->second.ids : std::vector<std::string>{};
+    return it != files_.end() ? it->second.ids : std::string();
   }
   CredentialFileContents parsed = extract_credentials(kind, content->view());
   content->clear();
   SourceKey source{"file", where.path, mnt_ns};
-  std::vector<std::string> ids = record(parsed.credentials, kind, source, state.mtime_ns, now, updates);
+  std::string ids = record(parsed.credentials, kind, source, state.mtime_ns, now, updates);
   FileEntry &entry = files_[key];
   entry.ids = ids;
   entry.state = state;
@@ -110,9 +123,8 @@ void CredentialInventory::file_written(uint64_t dev, uint64_t ino) {
   if (it != files_.end()) it->second.dirty = true;
 }
 
-std::vector<std::string> CredentialInventory::env_seen(const std::string &scope, const std::string &name,
-                                                       const SecretBytes &value, WallNs now,
-                                                       InventoryUpdates &updates) {
+std::string CredentialInventory::env_seen(const std::string &scope, const std::string &name,
+                                          const SecretBytes &value, WallNs now, InventoryUpdates &updates) {
   std::vector<ExtractedCredential> creds = env_credentials(name, value.view());
   nlohmann::json described = describe_env_value(name, value.view());
   for (auto &c : creds) {

@@ -5,7 +5,9 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -62,23 +64,24 @@ class CredentialInventory {
   CredentialInventory(const CredentialInventory &) = delete;
   CredentialInventory &operator=(const CredentialInventory &) = delete;
 
-  // A catalogued file of the given kind was opened for reading. Returns the ids of the credentials it holds,
-  // reading and fingerprinting it only when it is new or its content changed (size, mtime or inode).
-  std::vector<std::string> file_opened(const SecretFileLocation &where, const std::string &kind, uint32_t mnt_ns,
+  // A catalogued file of the given kind was opened for reading. Returns the ids of the credentials it holds, as
+  // events store them ("cw_a,cw_b", empty for none), reading and fingerprinting it only when it is new or its
+  // content changed (size, mtime or inode).
+  std::string file_opened(const SecretFileLocation &where, const std::string &kind, uint32_t mnt_ns,
                                        WallNs now, InventoryUpdates &updates);
   // The file was opened for writing: its next read is fingerprinted again.
   void file_written(uint64_t dev, uint64_t ino);
 
-  // A secret-named environment variable with its value (wiped by the caller). Returns its credential ids.
-  // scope separates sources: variables of different workloads are different sources.
-  std::vector<std::string> env_seen(const std::string &scope, const std::string &name, const SecretBytes &value,
+  // A secret-named environment variable with its value (wiped by the caller). Returns its credential ids, joined
+  // as file_opened's. scope separates sources: variables of different workloads are different sources.
+  std::string env_seen(const std::string &scope, const std::string &name, const SecretBytes &value,
                                     WallNs now, InventoryUpdates &updates);
 
   size_t size() const { return known_.size(); }
 
   // What is known of a credential seen by this agent run (kind and descriptor), for alerts; nullptr when unknown.
   struct Description {
-    std::string kind;
+    std::string_view kind;  // one copy per kind in the inventory, not one per credential
     std::shared_ptr<const CredentialDescriptor> descriptor = CredentialDescriptor::empty();  // shared with detection
   };
   const Description *describe(const std::string &id) const {
@@ -88,7 +91,7 @@ class CredentialInventory {
 
  private:
   struct FileEntry {
-    std::vector<std::string> ids;
+    std::string ids;  // joined
     SecretFileState state;
     WallNs checked_ns = 0;
     bool dirty = false;
@@ -101,7 +104,8 @@ class CredentialInventory {
     }
   };
 
-  std::vector<std::string> record(std::vector<ExtractedCredential> &creds, const std::string &kind,
+  // The ids, joined.
+  std::string record(std::vector<ExtractedCredential> &creds, const std::string &kind,
                                   const SourceKey &source, std::optional<WallNs> mtime, WallNs now,
                                   InventoryUpdates &updates);
 
@@ -115,7 +119,8 @@ class CredentialInventory {
     Description description;
     std::vector<const SourceKey *> sources;
   };
-  std::map<SourceKey, std::vector<std::string>> sources_;  // what each source held last
+  std::map<SourceKey, std::string> sources_;  // what each source held last, joined
+  std::set<std::string, std::less<>> kinds_;
   std::unordered_map<std::string, Known> known_;            // by credential id
 };
 
