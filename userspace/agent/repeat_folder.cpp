@@ -109,7 +109,7 @@ RepeatFolder::Prepared RepeatFolder::prepare(const Event &ev, WallNs generation)
   }
   if (ev.id <= 0) return p;  // without an id there is no row to add the repeats to
   p.key = std::string(key_of(ev, generation));
-  if (!p.key.empty()) p.first = EventRepeats{ev.id, ev.kind, 0, ev.time_ns, ev.identity, ev.credential};
+  if (!p.key.empty()) p.first = EventRepeats{ev.id, ev.kind, 0, ev.time_ns};
   return p;
 }
 

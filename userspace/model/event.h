@@ -164,8 +164,8 @@ struct EventRepeats {
   EventKind kind = EventKind::FileOpen;
   uint64_t count = 0;
   WallNs last_ns = 0;      // the newest repeat
-  std::string identity;
-  std::string credential;  // as on the event: the credentials each repeat used again
+  // Whose repeats they are (identity, credentials) the store reads from the event's row: an open window keeps
+  // only the row's id, and a busy node has tens of thousands of windows open.
 };
 
 // errno name for a negative syscall result ("ENOENT"), or "" for success.

@@ -307,7 +307,8 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
         "reset_requested=0");
 
     auto add_repeats = db_.prepare(
-        "UPDATE events SET repeats = repeats + ?, last_time_ns = MAX(COALESCE(last_time_ns, time_ns), ?) WHERE id = ?");
+        "UPDATE events SET repeats = repeats + ?, last_time_ns = MAX(COALESCE(last_time_ns, time_ns), ?) WHERE id = ? "
+        "RETURNING identity, credential");
 
     for (auto &item : batch) {
       if (auto *ev = std::get_if<Event>(&item)) {
@@ -445,15 +446,18 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
         upsert_baseline.reset();
       } else if (auto *r = std::get_if<EventRepeats>(&item)) {
         add_repeats.bind(1, static_cast<int64_t>(r->count)).bind(2, r->last_ns).bind(3, r->event_id);
-        add_repeats.step();
+        // The row says whose repeats they are (none when retention already took it).
+        bool found = add_repeats.step();  // SQLite makes the change at the first step
+        std::string identity = found ? add_repeats.text(0) : std::string();
+        std::string credential = found ? add_repeats.text(1) : std::string();
         add_repeats.reset();
         auto n = static_cast<int64_t>(r->count);
-        if (!r->identity.empty()) {
-          Counts &c = counts[r->identity];  // accesses and connections count every repeat; events count rows
+        if (!identity.empty()) {
+          Counts &c = counts[identity];  // accesses and connections count every repeat; events count rows
           if (r->kind == EventKind::Connect) c.connections += n; else c.secrets += n;
           c.last = std::max(c.last, r->last_ns);
         }
-        count_uses(r->credential, r->identity, n, r->last_ns, r->last_ns);
+        count_uses(credential, identity, n, r->last_ns, r->last_ns);
       } else if (auto *row = std::get_if<StatsRow>(&item)) {
         insert_stats.bind(1, row->time_ns)
             .bind(2, run_id_)

@@ -295,9 +295,9 @@ TEST_F(StoreTest, RepeatsAreAddedToTheirEventsRowAndToTheUseCounts) {
     first.id = 7;
     first.credential = cred.id;
     writer.submit(first);
-    writer.submit(EventRepeats{7, EventKind::FileOpen, 4, 1400, identity, cred.id});  // same batch
+    writer.submit(EventRepeats{7, EventKind::FileOpen, 4, 1400});  // same batch: whose repeats, from the row
     writer.flush();
-    writer.submit(EventRepeats{7, EventKind::FileOpen, 5, 1900, identity, cred.id});  // a later one
+    writer.submit(EventRepeats{7, EventKind::FileOpen, 5, 1900});  // a later one
     writer.flush();
     EXPECT_EQ(writer.stats().write_errors, 0u);
   }
