@@ -16,7 +16,7 @@ std::shared_ptr<spdlog::logger> pipeline_log() {
 }  // namespace
 
 namespace {
-constexpr size_t kMaxRepeatWindows = 65'536;  // about 20 MB at most; past it events are recorded one by one
+constexpr size_t kMaxRepeatWindows = 65'536;  // about 15 MB at most; past it events are recorded one by one
 }  // namespace
 
 EventPipeline::EventPipeline(Deps deps)

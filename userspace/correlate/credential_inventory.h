@@ -67,15 +67,15 @@ class CredentialInventory {
   // A catalogued file of the given kind was opened for reading. Returns the ids of the credentials it holds, as
   // events store them ("cw_a,cw_b", empty for none), reading and fingerprinting it only when it is new or its
   // content changed (size, mtime or inode).
-  std::string file_opened(const SecretFileLocation &where, const std::string &kind, uint32_t mnt_ns,
-                                       WallNs now, InventoryUpdates &updates);
+  std::string file_opened(const SecretFileLocation &where, const std::string &kind, uint32_t mnt_ns, WallNs now,
+                          InventoryUpdates &updates);
   // The file was opened for writing: its next read is fingerprinted again.
   void file_written(uint64_t dev, uint64_t ino);
 
   // A secret-named environment variable with its value (wiped by the caller). Returns its credential ids, joined
   // as file_opened's. scope separates sources: variables of different workloads are different sources.
-  std::string env_seen(const std::string &scope, const std::string &name, const SecretBytes &value,
-                                    WallNs now, InventoryUpdates &updates);
+  std::string env_seen(const std::string &scope, const std::string &name, const SecretBytes &value, WallNs now,
+                       InventoryUpdates &updates);
 
   size_t size() const { return known_.size(); }
 
@@ -105,9 +105,8 @@ class CredentialInventory {
   };
 
   // The ids, joined.
-  std::string record(std::vector<ExtractedCredential> &creds, const std::string &kind,
-                                  const SourceKey &source, std::optional<WallNs> mtime, WallNs now,
-                                  InventoryUpdates &updates);
+  std::string record(std::vector<ExtractedCredential> &creds, const std::string &kind, const SourceKey &source,
+                     std::optional<WallNs> mtime, WallNs now, InventoryUpdates &updates);
 
   const SecretBytes &key_;
   SecretReader &reader_;
@@ -120,7 +119,7 @@ class CredentialInventory {
     std::vector<const SourceKey *> sources;
   };
   std::map<SourceKey, std::string> sources_;  // what each source held last, joined
-  std::set<std::string, std::less<>> kinds_;
+  std::set<std::string, std::less<>> kinds_;  // Description::kind views these: declared before known_, never cleared
   std::unordered_map<std::string, Known> known_;            // by credential id
 };
 

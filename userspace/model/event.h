@@ -158,14 +158,13 @@ struct Event {
 };
 
 // Identical events by one process within a short window, folded into the first one stored (agent/repeat_folder.h):
-// added to its row, and to its identity's and credentials' use counts.
+// added to its row, and to its identity's and credentials' use counts. Whose repeats they are the store reads from
+// that row: an open window keeps only the row's id, and a busy node has tens of thousands of windows open.
 struct EventRepeats {
   int64_t event_id = 0;
   EventKind kind = EventKind::FileOpen;
   uint64_t count = 0;
-  WallNs last_ns = 0;      // the newest repeat
-  // Whose repeats they are (identity, credentials) the store reads from the event's row: an open window keeps
-  // only the row's id, and a busy node has tens of thousands of windows open.
+  WallNs last_ns = 0;  // the newest repeat
 };
 
 // errno name for a negative syscall result ("ENOENT"), or "" for success.

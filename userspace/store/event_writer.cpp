@@ -235,6 +235,7 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
   static auto log = component_logger("store");
   auto started = std::chrono::steady_clock::now();
   uint64_t events = 0;
+  uint64_t repeats_lost = 0;  // folded into rows that are gone
   try {
     Transaction tx(db_);
     auto insert_event = db_.prepare(
@@ -446,12 +447,19 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
         upsert_baseline.reset();
       } else if (auto *r = std::get_if<EventRepeats>(&item)) {
         add_repeats.bind(1, static_cast<int64_t>(r->count)).bind(2, r->last_ns).bind(3, r->event_id);
-        // The row says whose repeats they are (none when retention already took it).
-        bool found = add_repeats.step();  // SQLite makes the change at the first step
+        // The row says whose repeats they are. SQLite makes the change at the first step; the second finishes
+        // the statement, and throws if finishing failed.
+        bool found = add_repeats.step();
         std::string identity = found ? add_repeats.text(0) : std::string();
         std::string credential = found ? add_repeats.text(1) : std::string();
+        if (found) add_repeats.step();
         add_repeats.reset();
         auto n = static_cast<int64_t>(r->count);
+        if (!found) {
+          // Its row was lost with a batch that failed to write (or pruned): so are the repeats.
+          repeats_lost += r->count;
+          continue;
+        }
         if (!identity.empty()) {
           Counts &c = counts[identity];  // accesses and connections count every repeat; events count rows
           if (r->kind == EventKind::Connect) c.connections += n; else c.secrets += n;
@@ -518,6 +526,7 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
   if (on_batch_) on_batch_(batch.size(), elapsed.count());
   std::lock_guard lock(mutex_);
   stats_.events_written += events;
+  stats_.dropped += repeats_lost;
   ++stats_.batches;
   stats_.last_batch_size = batch.size();
   stats_.last_batch_ns = elapsed.count();

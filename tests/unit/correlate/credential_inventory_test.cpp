@@ -292,6 +292,36 @@ TEST_F(CredentialInventoryTest, AFileWithTwoCredentialsGivesBothIdsJoined) {
   EXPECT_TRUE(u.rotations.empty());
 }
 
+// A file of two credentials where one is replaced: the rotation names only that one, in both directions.
+TEST_F(CredentialInventoryTest, OneOfTwoCredentialsReplacedIsARotationOfThatOneOnly) {
+  const std::string kept = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYKEEPKEEPKEEP";
+  const std::string old_secret = "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbOLDOLDOLDOLD";
+  const std::string new_secret = "Xq3TpLmN8vRw2YzA5bCdEfGhJkMnPqRsNEWNEWNEWN";
+  planted_.insert(planted_.end(), {kept, old_secret, new_secret});
+  auto ini = [&](const std::string &second) {
+    return "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = " + kept +
+           "\n[ci]\naws_access_key_id = AKIAI44QH8DHBEXAMPLE\naws_secret_access_key = " + second + "\n";
+  };
+  auto where = at("/root/.aws/credentials", 2, 200);
+  reader_.put(2, 200, ini(old_secret), 7'000);
+  InventoryUpdates first;
+  std::string before = open(where, "aws_credentials", kT0, first);
+  ASSERT_EQ(first.records.size(), 2u);
+  const std::string kept_id = first.records[0].id, old_id = first.records[1].id;
+  ASSERT_EQ(before, kept_id + "," + old_id);
+
+  reader_.put(2, 200, ini(new_secret), 9'000);
+  InventoryUpdates u;
+  std::string after = open(where, "aws_credentials", kT0 + 2 * kRecheckNs, u);
+  ASSERT_EQ(u.records.size(), 1u);  // the kept credential is known at this source already
+  const std::string new_id = u.records[0].id;
+  EXPECT_EQ(after, kept_id + "," + new_id);
+  ASSERT_EQ(u.rotations.size(), 1u);
+  EXPECT_EQ(u.rotations[0].old_ids, std::vector<std::string>{old_id});
+  EXPECT_EQ(u.rotations[0].new_ids, std::vector<std::string>{new_id});
+  EXPECT_EQ(inventory_.size(), 3u);
+}
+
 TEST_F(CredentialInventoryTest, TheSameCredentialAtTwoPathsIsOneCredentialSeenTwice) {
   const std::string token = testing::sa_token();
   reader_.put(1, 100, token, 5'000);

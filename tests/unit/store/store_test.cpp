@@ -331,6 +331,38 @@ TEST_F(StoreTest, RepeatsAreAddedToTheirEventsRowAndToTheUseCounts) {
   EXPECT_EQ(event_to_json(StoredEvent{})["repeats"], 0);
 }
 
+// Repeats of an event that touched two credentials count for both, read from the row; repeats whose row is gone
+// (lost with a failed batch) count nowhere but as dropped.
+TEST_F(StoreTest, RepeatsCountForEveryCredentialOfTheirRowAndAreDroppedWithoutIt) {
+  const std::string identity = "spiffe://cluster.local/ns/a/sa/b";
+  auto db = Database::open(path);
+  EventWriter writer(db, 1);
+  writer.submit(WorkloadRecord{9, identity, "kubernetes", "{}", 1000});
+  Event first = file_event(1000, 5, "/creds");
+  first.id = 11;
+  first.credential = "cw_00000000000000aa,cw_00000000000000bb";
+  writer.submit(first);
+  writer.submit(EventRepeats{11, EventKind::FileOpen, 3, 1500});
+  writer.submit(EventRepeats{404, EventKind::FileOpen, 7, 1600});  // no such row
+  writer.flush();
+  EXPECT_EQ(writer.stats().write_errors, 0u);
+  EXPECT_EQ(writer.stats().dropped, 7u);
+
+  auto uses = db.prepare("SELECT credential, uses FROM credential_uses WHERE identity = ? ORDER BY credential");
+  uses.bind(1, identity);
+  ASSERT_TRUE(uses.step());
+  EXPECT_EQ(uses.text(0), "cw_00000000000000aa");
+  EXPECT_EQ(uses.int64(1), 4);
+  ASSERT_TRUE(uses.step());
+  EXPECT_EQ(uses.text(0), "cw_00000000000000bb");
+  EXPECT_EQ(uses.int64(1), 4);
+  EXPECT_FALSE(uses.step());
+  auto accesses = db.prepare("SELECT secret_accesses FROM identities WHERE id = ?");
+  accesses.bind(1, identity);
+  ASSERT_TRUE(accesses.step());
+  EXPECT_EQ(accesses.int64(0), 4);  // the row's own access and its three repeats
+}
+
 TEST_F(StoreTest, FullQueueDropsAndCountsButKeepsLossReports) {
   auto db = Database::open(path);
   EventWriter writer(db, 1, 1000);  // the smallest queue the config allows
