@@ -8,9 +8,11 @@
 
 namespace credwatch {
 
+// Deliberately not noexcept: libstdc++ caches hash codes in the nodes only for hashers that may throw. Without the
+// cache, every lookup hashes again the whole key of each node it walks past in its bucket, and these keys are long.
 struct StringHash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
 // For per-identity state: identities are long strings with long common prefixes ("spiffe://<td>/ns/..."), which

@@ -12,8 +12,8 @@ namespace {
 
 constexpr int kBaselineFormatVersion = 1;
 
-bool add_bounded(std::set<std::string> &set, std::string value, size_t cap, bool &truncated) {
-  if (set.count(value)) return false;
+bool add_bounded(SortedStrings &set, std::string value, size_t cap, bool &truncated) {
+  if (set.contains(value)) return false;
   if (set.size() >= cap) {
     truncated = true;
     return false;
@@ -22,7 +22,7 @@ bool add_bounded(std::set<std::string> &set, std::string value, size_t cap, bool
   return true;
 }
 
-bool read_string_set(const nlohmann::json &j, const char *field, std::set<std::string> &out, std::string *error) {
+bool read_string_set(const nlohmann::json &j, const char *field, SortedStrings &out, std::string *error) {
   if (!j.contains(field)) return true;  // an empty set may be left out
   const auto &list = j.at(field);
   if (!list.is_array()) {
@@ -144,17 +144,17 @@ BaselineState Baselines::state(std::string_view identity, WallNs now) const {
 
 bool Baselines::knows_credential(std::string_view identity, std::string_view credential_id) const {
   const IdentityBaseline *b = find(identity);
-  return b && b->credentials.count(std::string(credential_id));
+  return b && b->credentials.contains(credential_id);
 }
 
 bool Baselines::knows_credential_source(std::string_view identity, std::string_view source) const {
   const IdentityBaseline *b = find(identity);
-  return b && b->credential_sources.count(std::string(source));
+  return b && b->credential_sources.contains(source);
 }
 
 bool Baselines::knows_destination(std::string_view identity, std::string_view destination) const {
   const IdentityBaseline *b = find(identity);
-  return b && b->destinations.count(std::string(destination));
+  return b && b->destinations.contains(destination);
 }
 
 bool Baselines::reset(std::string_view identity) {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/sorted_strings.h"
 #include "common/string_map.h"
 #include "common/time.h"
 #include "model/event.h"
@@ -29,13 +30,13 @@ struct IdentityBaseline {
   std::string identity;
   WallNs started_ns = 0;  // the identity's first event
   int64_t window_ns = kDefaultLearningWindowNs;
-  std::set<std::string> credentials;  // credential ids
+  SortedStrings credentials;  // credential ids
   // Where those credentials came from ("file:/var/run/secrets/.../token", "env:STRIPE_KEY"): a new id at a known
   // source is a rotation (Kubernetes rotates service-account tokens hourly), not a new credential.
-  std::set<std::string> credential_sources;
-  std::set<std::string> destinations;  // "10.0.0.1:443", "[::1]:80", "/run/x.sock"
-  std::set<std::string> executables;   // absolute paths
-  bool truncated = false;              // a set hit its cap while learning: some normal things were not recorded
+  SortedStrings credential_sources;
+  SortedStrings destinations;  // "10.0.0.1:443", "[::1]:80", "/run/x.sock"
+  SortedStrings executables;   // absolute paths
+  bool truncated = false;             // a set hit its cap while learning: some normal things were not recorded
 
   BaselineState state(WallNs now) const;
   WallNs learned_until_ns() const { return started_ns + window_ns; }

@@ -1,6 +1,7 @@
 // Remembering recent secret reads per identity and matching later connections from the same process tree.
 #include "detect/exfil_chain_detector.h"
 
+#include <algorithm>
 #include <map>
 
 #include "detect/event_facts.h"
@@ -30,13 +31,14 @@ std::string_view ExfilChainDetector::to_string(Relation relation) {
 std::optional<ExfilChainDetector::Relation> ExfilChainDetector::related(const SecretRead &read, const Event &connect,
                                                                         const std::vector<ProcessChainEntry> &chain) {
   const ProcessRef &p = connect.process;
-  if (same_process(p.tgid, p.start_ns, read.reader.pid, read.reader.start_ns)) return Relation::SameProcess;
-  if (p.ppid != 0 && p.ppid == read.reader.pid) return Relation::Descendant;
+  const ProcessKey &reader = read.reader->process;
+  if (same_process(p.tgid, p.start_ns, reader.pid, reader.start_ns)) return Relation::SameProcess;
+  if (p.ppid != 0 && p.ppid == reader.pid) return Relation::Descendant;
   // The reader in the connector's chain: a child (or grandchild) of the reader connected.
   for (const auto &e : chain)
-    if (same_process(e.pid, e.start_ns, read.reader.pid, read.reader.start_ns)) return Relation::Descendant;
+    if (same_process(e.pid, e.start_ns, reader.pid, reader.start_ns)) return Relation::Descendant;
   // The connector in the reader's chain: the reader's parent (or further up) connected.
-  for (const auto &k : read.lineage)
+  for (const auto &k : read.reader->lineage)
     if (same_process(k.pid, k.start_ns, p.tgid, p.start_ns)) return Relation::Ancestor;
   return std::nullopt;
 }
@@ -61,19 +63,42 @@ std::shared_ptr<const CredentialContext> ExfilChainDetector::context_of(const De
   return *contexts_.insert(std::make_shared<const CredentialContext>(credential_of(in, id))).first;
 }
 
+std::shared_ptr<const ExfilChainDetector::Reader> ExfilChainDetector::reader_of(const DetectionInput &in,
+                                                                              const std::deque<SecretRead> &reads) {
+  const Event &e = in.event;
+  const std::string &name = !e.process.exe.empty() ? e.process.exe : e.process.comm;
+  const auto &chain = in.context.process_chain;
+  auto is_this = [&](const Reader &known) {
+    return known.process.pid == e.process.tgid && known.process.start_ns == e.process.start_ns &&
+           known.name == name &&
+           std::equal(known.lineage.begin(), known.lineage.end(), chain.begin(), chain.end(),
+                      [](const ProcessKey &k, const ProcessChainEntry &c) {
+                        return k.pid == c.pid && k.start_ns == c.start_ns;
+                      });
+  };
+  // The latest reads are the likeliest to be this process's: a process reads its secrets together.
+  for (auto it = reads.rbegin(); it != reads.rend(); ++it)
+    if (is_this(*it->reader)) return it->reader;
+  auto reader = std::make_shared<Reader>(Reader{{e.process.tgid, e.process.start_ns}, name, {}});
+  reader->lineage.reserve(chain.size());
+  for (const auto &c : chain) reader->lineage.push_back({c.pid, c.start_ns});
+  return reader;
+}
+
 void ExfilChainDetector::observe(const DetectionInput &in, std::vector<Alert> &out) {
   const Event &e = in.event;
   if (is_secret_read(e)) {
     auto &reads = reads_[e.identity];
     std::vector<std::string> ids = split_credential_ids(e.credential);
     if (ids.empty()) ids.emplace_back();  // a catalogued secret the inventory could not fingerprint
-    ProcessKey reader{e.process.tgid, e.process.start_ns};
+    std::shared_ptr<const Reader> reader = reader_of(in, reads);
     for (const auto &id : ids) {
       auto credential = context_of(in, id);
       // Only the latest read of a credential by a process can be cited (alerts take the latest related read),
       // so a process reading its token again replaces its earlier read.
       for (auto it = reads.begin(); it != reads.end(); ++it) {
-        if (it->credential == credential && it->reader.pid == reader.pid && it->reader.start_ns == reader.start_ns) {
+        if (it->credential == credential && it->reader->process.pid == reader->process.pid &&
+            it->reader->process.start_ns == reader->process.start_ns) {
           if (it->time_ns <= in.time) reads.erase(it);  // an older read arriving late (another CPU) is kept too
           break;
         }
@@ -82,8 +107,6 @@ void ExfilChainDetector::observe(const DetectionInput &in, std::vector<Alert> &o
       r.time_ns = in.time;
       r.event_id = e.id;
       r.reader = reader;
-      r.reader_name = !e.process.exe.empty() ? e.process.exe : e.process.comm;
-      for (const auto &c : in.context.process_chain) r.lineage.push_back({c.pid, c.start_ns});
       r.credential = std::move(credential);
       reads.push_back(std::move(r));
       if (reads.size() > options_.max_reads_per_identity) reads.pop_front();
@@ -119,12 +142,12 @@ void ExfilChainDetector::observe(const DetectionInput &in, std::vector<Alert> &o
     std::string connector =
         (!e.process.exe.empty() ? e.process.exe : e.process.comm) + " (pid " + std::to_string(e.process.tgid) + ")";
     a.summary = connector + " of " + e.identity + " connected to " + *destination + ", outside its baseline, " +
-                format_duration(elapsed) + " after " + r.reader_name + " (pid " + std::to_string(r.reader.pid) +
+                format_duration(elapsed) + " after " + r.reader->name + " (pid " + std::to_string(r.reader->process.pid) +
                 ") read " + describe_credential(*r.credential);
     a.details = {
         {"destination", *destination}, {"connect_result", c.result},      {"read_ns", r.time_ns},
-        {"elapsed_ns", elapsed},       {"window_ns", options_.window_ns}, {"reader_pid", r.reader.pid},
-        {"reader", r.reader_name},     {"connector_pid", e.process.tgid}, {"relation", to_string(found.second)}};
+        {"elapsed_ns", elapsed},       {"window_ns", options_.window_ns}, {"reader_pid", r.reader->process.pid},
+        {"reader", r.reader->name},     {"connector_pid", e.process.tgid}, {"relation", to_string(found.second)}};
     if (!r.credential->path.empty()) a.details["path"] = r.credential->path;
     if (!r.credential->env.empty()) a.details["env"] = r.credential->env;
     a.dedup_key = make_dedup_key(rule(), e.identity, key, *destination);

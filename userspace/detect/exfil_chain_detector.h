@@ -41,14 +41,21 @@ class ExfilChainDetector final : public Detector {
     uint32_t pid = 0;
     uint64_t start_ns = 0;  // 0 when unknown: then the pid alone decides
   };
+  // The process that read, one copy shared by all its reads: a process reads several secrets, and its name and
+  // chain cost more than a read itself.
+  struct Reader {
+    ProcessKey process;
+    std::string name;
+    std::vector<ProcessKey> lineage;  // the reader's chain, entrypoint first
+  };
   struct SecretRead {
     WallNs time_ns = 0;
     int64_t event_id = 0;
-    ProcessKey reader;
-    std::string reader_name;
-    std::vector<ProcessKey> lineage;  // the reader's chain, entrypoint first
+    std::shared_ptr<const Reader> reader;
     std::shared_ptr<const CredentialContext> credential;  // shared by every read of it (descriptors are large)
   };
+  // The reader of this event: the one its identity's latest reads already share when it is the same process.
+  static std::shared_ptr<const Reader> reader_of(const DetectionInput &in, const std::deque<SecretRead> &reads);
   // The context of a credential as read at a path or variable, one copy for all its reads.
   std::shared_ptr<const CredentialContext> context_of(const DetectionInput &in, const std::string &id);
 

@@ -400,6 +400,32 @@ TEST_F(ExfilChain, QuietForBaselineDestinationsUnrelatedProcessesAndLateConnects
   EXPECT_THAT(process_rule(kExfilRule, reused, reused_chain), IsEmpty());
 }
 
+// Reads share their reader's record while it is the same process: a pid reused by a later process is another one.
+TEST_F(ExfilChain, AReusedPidIsAnotherReader) {
+  WallNs t = clock.now();
+  process(read_at(t, 100, 11), chain_of({1, 100}));
+  Event later = file_read(kApi, t + kSec, kTokenPath, kCredB, "kubernetes_sa_token", 100, 21);
+  later.process.start_ns = 999'999;
+  later.process.exe = "/usr/bin/other";
+  DetectionContext later_chain =
+      context_for("payments", {chain_entry(1, "/sbin/tini"), {100, 999'999, "other", "/usr/bin/other", {}}});
+  process(later, later_chain);
+  Event connect = connect_from(t + 2 * kSec, 100, 1);
+  connect.process.start_ns = 999'999;
+  connect.process.exe = "/usr/bin/other";
+  auto u = process_rule(kExfilRule, connect, later_chain);
+  ASSERT_THAT(u, SizeIs(1));
+  EXPECT_EQ(u[0].alert.credential_id, kCredB);
+  EXPECT_EQ(u[0].alert.details["reader"], "/usr/bin/other");
+  EXPECT_EQ(u[0].alert.details["relation"], "same process");
+  EXPECT_THAT(u[0].alert.evidence, ElementsAre(21, 12));
+  // The first process, still the reader of its own read, under its own name.
+  auto first = process_rule(kExfilRule, connect_from(t + 3 * kSec, 100, 1, "198.51.100.7"), chain_of({1, 100}));
+  ASSERT_THAT(first, SizeIs(1));
+  EXPECT_EQ(first[0].alert.credential_id, kCredA);
+  EXPECT_EQ(first[0].alert.details["reader"], "/usr/bin/proc100");
+}
+
 TEST_F(ExfilChain, QuietWhileTheIdentityLearnsAndAfterTheWindowExpires) {
   WallNs t = clock.now();
   Event read = read_at(t, 100);
