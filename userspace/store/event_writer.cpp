@@ -155,7 +155,6 @@ void EventWriter::set_retention(const WriterRetention &retention) {
 }
 
 void EventWriter::run() {
-  std::deque<Item> batch;
   std::unique_ptr<RetentionPruner> pruner;  // used on this thread only
   for (;;) {
     bool prune_due = false;
@@ -172,18 +171,9 @@ void EventWriter::run() {
       if (!stopping_ && !queue_.empty() && queue_.size() < kMaxBatch)
         wake_.wait_for(lock, kMaxLatency, [&] { return stopping_ || queue_.size() >= kMaxBatch; });
       if (queue_.empty() && stopping_) break;
-      size_t n = std::min(queue_.size(), kMaxBatch);
-      for (size_t i = 0; i < n; ++i) {
-        forget_taken(queue_.front());
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
       prune_due = !stopping_ && retention_.retention_ns > 0 && std::chrono::steady_clock::now() >= next_prune_;
     }
-    if (!batch.empty()) {
-      size_t n = batch.size();
-      write_batch(batch);
-      batch.clear();
+    if (size_t n = write_batch()) {
       {
         std::lock_guard lock(mutex_);
         committed_ += n;
@@ -194,6 +184,19 @@ void EventWriter::run() {
     if (prune_due) prune_step(pruner);
   }
   pruner.reset();  // its statements belong to this thread's use of the connection
+}
+
+size_t EventWriter::take(std::deque<Item> &chunk, size_t room, BatchTally &tally) {
+  std::lock_guard lock(mutex_);
+  size_t n = std::min({queue_.size(), room, kMaxInFlight});
+  for (size_t i = 0; i < n; ++i) {
+    forget_taken(queue_.front());
+    const Item &item = chunk.emplace_back(std::move(queue_.front()));
+    queue_.pop_front();
+    if (item.index() == 0) ++tally.events;
+    else if (const auto *r = std::get_if<EventRepeats>(&item)) tally.repeats += r->count;
+  }
+  return n;
 }
 
 void EventWriter::prune_step(std::unique_ptr<RetentionPruner> &pruner) {
@@ -231,11 +234,17 @@ void EventWriter::prune_step(std::unique_ptr<RetentionPruner> &pruner) {
   }
 }
 
-void EventWriter::write_batch(std::deque<Item> &batch) {
+size_t EventWriter::write_batch() {
   static auto log = component_logger("store");
   auto started = std::chrono::steady_clock::now();
   uint64_t events = 0;
   uint64_t repeats_lost = 0;  // folded into rows that are gone
+  // Items are taken a chunk at a time and freed once written: a batch of kMaxBatch items is one transaction, but
+  // only kMaxInFlight of them are ever out of the queue at once.
+  std::deque<Item> chunk;
+  BatchTally taken;  // everything taken so far is lost if the transaction fails
+  size_t items = take(chunk, kMaxBatch, taken);
+  if (items == 0) return 0;
   try {
     Transaction tx(db_);
     auto insert_event = db_.prepare(
@@ -311,7 +320,7 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
         "UPDATE events SET repeats = repeats + ?, last_time_ns = MAX(COALESCE(last_time_ns, time_ns), ?) WHERE id = ? "
         "RETURNING identity, credential");
 
-    for (auto &item : batch) {
+    auto write_item = [&](Item &item) {
       if (auto *ev = std::get_if<Event>(&item)) {
         EventColumns cols = event_columns(*ev);
         auto opt_text = [&](int i, const std::optional<std::string> &v) {
@@ -458,7 +467,7 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
         if (!found) {
           // Its row was lost with a batch that failed to write (or pruned): so are the repeats.
           repeats_lost += r->count;
-          continue;
+          return;
         }
         if (!identity.empty()) {
           Counts &c = counts[identity];  // accesses and connections count every repeat; events count rows
@@ -475,6 +484,14 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
         insert_stats.step();
         insert_stats.reset();
       }
+    };
+    for (;;) {
+      for (auto &item : chunk) write_item(item);
+      chunk.clear();
+      if (items == kMaxBatch) break;
+      size_t more = take(chunk, kMaxBatch - items, taken);
+      if (more == 0) break;
+      items += more;
     }
     if (!uses.empty()) {
       auto use = db_.prepare(
@@ -512,24 +529,22 @@ void EventWriter::write_batch(std::deque<Item> &batch) {
   } catch (const std::exception &e) {
     // Keep running: a failed batch (disk full, I/O error, a record that cannot be encoded) is logged and counted,
     // the agent goes on. An exception escaping this thread would end the agent.
-    log->error("writing {} records to {} failed: {}", batch.size(), db_.path(), e.what());
+    log->error("writing {} records to {} failed: {}", items, db_.path(), e.what());
     std::lock_guard lock(mutex_);
     ++stats_.write_errors;
     // Lost with the batch: its events, and the repeats folded into earlier ones.
-    for (const Item &i : batch) {
-      if (i.index() == 0) ++stats_.dropped;
-      else if (const auto *r = std::get_if<EventRepeats>(&i)) stats_.dropped += r->count;
-    }
-    return;
+    stats_.dropped += taken.events + taken.repeats;
+    return items;
   }
   auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started);
-  if (on_batch_) on_batch_(batch.size(), elapsed.count());
+  if (on_batch_) on_batch_(items, elapsed.count());
   std::lock_guard lock(mutex_);
   stats_.events_written += events;
   stats_.dropped += repeats_lost;
   ++stats_.batches;
-  stats_.last_batch_size = batch.size();
+  stats_.last_batch_size = items;
   stats_.last_batch_ns = elapsed.count();
+  return items;
 }
 
 }  // namespace credwatch

@@ -153,6 +153,54 @@ TEST_F(StoreTest, QueuedAlertAndBaselineUpdatesReplaceTheirOlderCopies) {
   EXPECT_EQ(writer.stats().write_errors, 0u);
 }
 
+// A batch is one transaction of up to kMaxBatch items, taken from the queue kMaxInFlight at a time; when a later
+// chunk fails, the whole batch rolls back, and everything it took counts as dropped.
+TEST_F(StoreTest, ABatchIsOneTransactionTakenAChunkAtATime) {
+  static_assert(2'500 > EventWriter::kMaxInFlight && 2'500 < EventWriter::kMaxBatch);
+  auto db = Database::open(path);
+  auto blocker = Database::open(path);
+  EventWriter writer(db, 1);
+  auto numbered = [](int64_t id) {
+    Event e = file_event(1000 + id, 5, "/token");
+    e.id = id;
+    return e;
+  };
+  // The writer takes the first event and waits for the blocker; the rest wait in the queue.
+  auto held_batch = [&](int64_t first, int64_t last, auto &&also) {
+    blocker.exec("BEGIN IMMEDIATE");
+    writer.submit(numbered(first));
+    for (int i = 0; i < 500 && writer.queued() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_EQ(writer.queued(), 0u) << "the writer never took the first event";
+    for (int64_t id = first + 1; id <= last; ++id) writer.submit(numbered(id));
+    also();
+    blocker.exec("COMMIT");
+    writer.flush();
+  };
+  auto rows = [&](int64_t from, int64_t to) {
+    auto q = db.prepare("SELECT COUNT(*) FROM events WHERE id BETWEEN ? AND ?");
+    q.bind(1, from).bind(2, to);
+    EXPECT_TRUE(q.step());
+    return q.int64(0);
+  };
+
+  held_batch(1, 2500, [] {});
+  WriterStats s = writer.stats();
+  EXPECT_EQ(s.batches, 1u);
+  EXPECT_EQ(s.last_batch_size, 2500u);
+  EXPECT_EQ(s.events_written, 2500u);
+  EXPECT_EQ(rows(1, 2500), 2500);
+
+  held_batch(3001, 5500, [&] {
+    writer.submit(EventRepeats{3001, EventKind::FileOpen, 4, 9999});
+    writer.submit(numbered(3001));  // the same id again: the batch's last chunk fails
+  });
+  s = writer.stats();
+  EXPECT_EQ(s.write_errors, 1u);
+  EXPECT_EQ(s.dropped, 2500u + 1u + 4u);  // its events, the duplicate, and the repeats folded into one of them
+  EXPECT_EQ(s.events_written, 2500u);
+  EXPECT_EQ(rows(3001, 5500), 0);
+}
+
 TEST_F(StoreTest, WriterBatchesAndQueriesFilter) {
   auto db = Database::open(path);
   {
