@@ -76,9 +76,9 @@ bool RepeatFolder::fold(const Event &ev, WallNs generation) {
   if (window_ns_ <= 0 || windows_.empty()) return false;
   std::string_view key = key_of(ev, generation);
   if (key.empty()) return false;
-  auto it = windows_.find(key);
-  if (it == windows_.end()) return false;
-  Window &w = it->second;
+  auto *entry = windows_.find(key, windows_.hash_of(key));
+  if (!entry) return false;
+  Window &w = entry->value;
   bool read_since = false;
   if (ev.kind == EventKind::Connect) {
     auto read = last_secret_read_.find(ev.process.cgroup_id);
@@ -87,7 +87,7 @@ bool RepeatFolder::fold(const Event &ev, WallNs generation) {
   if (ev.time_ns >= w.closes_ns || read_since) {
     // Its window is over (or a secret was read since it opened): this one is recorded and opens the next.
     report(w);
-    windows_.erase(it);
+    windows_.erase(entry);
     return false;
   }
   ++w.pending.count;
@@ -109,33 +109,35 @@ RepeatFolder::Prepared RepeatFolder::prepare(const Event &ev, WallNs generation)
   }
   if (ev.id <= 0) return p;  // without an id there is no row to add the repeats to
   p.key = std::string(key_of(ev, generation));
-  if (!p.key.empty()) p.first = EventRepeats{ev.id, ev.kind, 0, ev.time_ns};
+  if (!p.key.empty()) {
+    p.hash = windows_.hash_of(p.key);
+    p.first = EventRepeats{ev.id, ev.kind, 0, ev.time_ns};
+  }
   return p;
 }
 
 void RepeatFolder::open(Prepared prepared) {
   if (prepared.key.empty()) return;
-  auto it = windows_.find(prepared.key);
-  if (it != windows_.end()) {
-    report(it->second);
+  auto *entry = windows_.find(prepared.key, prepared.hash);
+  if (entry) {
+    report(entry->value);
   } else if (windows_.size() >= max_open_windows_) {
     return;
+  } else {
+    entry = &windows_.insert(std::move(prepared.key), prepared.hash);
   }
-  Window &w = windows_[std::move(prepared.key)];
+  Window &w = entry->value;
   w.opened_ns = prepared.first.last_ns;
   w.closes_ns = prepared.first.last_ns + window_ns_;
   w.pending = std::move(prepared.first);
 }
 
 void RepeatFolder::expire(WallNs now, bool all) {
-  for (auto it = windows_.begin(); it != windows_.end();) {
-    if (all || it->second.closes_ns <= now) {
-      report(it->second);
-      it = windows_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  windows_.erase_if([&](auto &entry) {
+    if (!all && entry.value.closes_ns > now) return false;
+    report(entry.value);
+    return true;
+  });
   // A read older than the window cannot be newer than any open window's start.
   if (all) last_secret_read_.clear();
   else std::erase_if(last_secret_read_, [&](const auto &kv) { return kv.second < now - window_ns_; });

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "common/string_map.h"
+#include "agent/flat_string_table.h"
 #include "model/event.h"
 
 namespace credwatch {
@@ -31,6 +31,7 @@ class RepeatFolder {
   // it over, then open() if the store took it, so repeats only ever fold into a row that will exist.
   struct Prepared {
     std::string key;  // empty: nothing to open
+    uint64_t hash = 0;
     EventRepeats first;
   };
   Prepared prepare(const Event &ev, WallNs generation);
@@ -56,7 +57,7 @@ class RepeatFolder {
   int64_t window_ns_;
   size_t max_open_windows_;
   Sink sink_;
-  StringMap<Window> windows_;
+  FlatStringTable<Window> windows_;
   std::string key_buffer_;
   // The latest secret read recorded per cgroup: a connect after it must reach detection (a read followed by
   // egress), so it never folds into a window opened before the read.

@@ -200,5 +200,15 @@ TEST(KernelDev, EncodesLikeTheKernel) {
   EXPECT_EQ(kernel_dev(makedev(259, 300)), (259ull << 20) | 300);
 }
 
+// A temporary catalog's entries outlive it when walked in a range-for (they are moved out, not referenced).
+TEST(SecretCatalog, EntriesOfATemporaryCatalogCanBeWalked) {
+  static_assert(std::is_same_v<decltype(SecretCatalog::builtin().entries()), std::vector<CatalogEntry>>);
+  size_t kinds = 0;
+  for (const auto &entry : SecretCatalog::builtin().entries()) kinds += !entry.kind.empty();
+  SecretCatalog builtin = SecretCatalog::builtin();
+  EXPECT_EQ(kinds, builtin.entries().size());
+  EXPECT_GT(kinds, 10u);
+}
+
 }  // namespace
 }  // namespace credwatch

@@ -1,0 +1,71 @@
+// FlatStringTable against std::map under random inserts, lookups and erasures, with hashes chosen to collide and
+// to wrap around the end of the table (the cases backward-shift deletion must get right).
+#include "agent/flat_string_table.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+
+namespace credwatch {
+namespace {
+
+TEST(FlatStringTable, MatchesAMapUnderRandomOperations) {
+  FlatStringTable<int> table;
+  std::map<std::string, int> reference;
+  std::mt19937_64 rng(7);
+  // Few distinct hashes, many of them near the top of the range, so runs collide and wrap.
+  auto hash = [](const std::string &key) { return std::hash<std::string>{}(key) % 13 + UINT64_MAX - 20; };
+  for (int step = 0; step < 20000; ++step) {
+    std::string key = "key-" + std::to_string(rng() % 300);
+    auto *found = table.find(key, hash(key));
+    auto it = reference.find(key);
+    ASSERT_EQ(found != nullptr, it != reference.end()) << key << " at step " << step;
+    if (found) {
+      ASSERT_EQ(found->value, it->second);
+      if (rng() % 2) {
+        table.erase(found);
+        reference.erase(it);
+      } else {
+        found->value = ++it->second;
+      }
+    } else {
+      table.insert(key, hash(key)).value = step;
+      reference[key] = step;
+    }
+    ASSERT_EQ(table.size(), reference.size());
+  }
+  for (const auto &[key, value] : reference) {
+    auto *found = table.find(key, hash(key));
+    ASSERT_NE(found, nullptr) << key;
+    EXPECT_EQ(found->value, value);
+  }
+}
+
+TEST(FlatStringTable, EraseIfVisitsEveryEntryOnce) {
+  FlatStringTable<int> table;
+  for (int i = 0; i < 1000; ++i) {
+    std::string key = std::to_string(i);
+    table.insert(key, FlatStringTable<int>::hash_of(key)).value = i;
+  }
+  int visited = 0;
+  table.erase_if([&](const auto &entry) {
+    ++visited;
+    return entry.value % 3 == 0;
+  });
+  EXPECT_EQ(visited, 1000);
+  EXPECT_EQ(table.size(), 666u);
+  for (int i = 0; i < 1000; ++i) {
+    std::string key = std::to_string(i);
+    auto *found = table.find(key, FlatStringTable<int>::hash_of(key));
+    EXPECT_EQ(found != nullptr, i % 3 != 0) << i;
+  }
+  // A key with the same hash as a present one is still absent.
+  EXPECT_EQ(table.find("1x", FlatStringTable<int>::hash_of("1")), nullptr);
+  table.clear();
+  EXPECT_TRUE(table.empty());
+  EXPECT_EQ(table.find("1", FlatStringTable<int>::hash_of("1")), nullptr);
+}
+
+}  // namespace
+}  // namespace credwatch

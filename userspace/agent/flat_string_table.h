@@ -1,0 +1,122 @@
+// A hash table from byte-string keys to values, for the repeat folder's hot lookup: every event it sees looks up
+// its key, and most find nothing. std::unordered_map reads a bucket, the node before the match, the node and then
+// its separately allocated key (four cache misses on a large table); this reads one slot and then the one entry
+// whose hash matches.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace credwatch {
+
+template <class Value>
+class FlatStringTable {
+ public:
+  struct Entry {
+    std::string key;
+    uint64_t hash = 0;
+    Value value{};
+  };
+
+  static uint64_t hash_of(std::string_view key) { return std::hash<std::string_view>{}(key); }
+
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+
+  // nullptr when absent. Valid until the next insert or erase.
+  Entry *find(std::string_view key, uint64_t hash) {
+    if (entries_.empty()) return nullptr;
+    for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
+      const Slot &s = slots_[i];
+      if (s.index == kEmpty) return nullptr;
+      Entry &e = entries_[s.index];
+      // The slot's hash first: a key is compared only when its full hash matches.
+      if (s.hash == hash && e.key == key) return &e;
+    }
+  }
+
+  // The key must not be present.
+  Entry &insert(std::string key, uint64_t hash) {
+    if ((entries_.size() + 1) * 2 > slots_.size()) grow();
+    entries_.push_back(Entry{std::move(key), hash, Value{}});
+    place(hash, static_cast<uint32_t>(entries_.size() - 1));
+    return entries_.back();
+  }
+
+  // Removes the entry (a pointer from find() or the iteration below); the last entry moves into its place.
+  void erase(Entry *entry) {
+    auto index = static_cast<uint32_t>(entry - entries_.data());
+    remove_slot(entry->hash, index);
+    auto last = static_cast<uint32_t>(entries_.size() - 1);
+    if (index != last) {
+      slot_of(entries_[last].hash, last).index = index;
+      entries_[index] = std::move(entries_[last]);
+    }
+    entries_.pop_back();
+  }
+
+  // Calls f on every entry, erasing those for which it returns true.
+  template <class F>
+  void erase_if(F &&f) {
+    for (size_t i = 0; i < entries_.size();) {
+      if (f(entries_[i])) erase(&entries_[i]);  // the last entry moved into i: look at it next
+      else ++i;
+    }
+  }
+
+  void clear() {
+    entries_.clear();
+    slots_.clear();
+    mask_ = 0;
+  }
+
+ private:
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+  struct Slot {
+    uint64_t hash = 0;
+    uint32_t index = kEmpty;
+  };
+
+  void place(uint64_t hash, uint32_t index) {
+    size_t i = hash & mask_;
+    while (slots_[i].index != kEmpty) i = (i + 1) & mask_;
+    slots_[i] = Slot{hash, index};
+  }
+
+  Slot &slot_of(uint64_t hash, uint32_t index) {
+    for (size_t i = hash & mask_;; i = (i + 1) & mask_)
+      if (slots_[i].index == index) return slots_[i];
+  }
+
+  // Linear probing without tombstones: each entry after the freed slot in its run moves back into it when its
+  // home slot lies at or before the gap, so every lookup still finds every entry.
+  void remove_slot(uint64_t hash, uint32_t index) {
+    size_t gap = &slot_of(hash, index) - slots_.data();
+    for (size_t i = (gap + 1) & mask_; slots_[i].index != kEmpty; i = (i + 1) & mask_) {
+      size_t home = slots_[i].hash & mask_;
+      // Distance from home to i, and from home to the gap, going forward around the table.
+      if (((i - home) & mask_) >= ((i - gap) & mask_)) {
+        slots_[gap] = slots_[i];
+        gap = i;
+      }
+    }
+    slots_[gap] = Slot{};
+  }
+
+  void grow() {
+    size_t capacity = slots_.empty() ? 64 : slots_.size() * 2;
+    slots_.assign(capacity, Slot{});
+    mask_ = capacity - 1;
+    for (uint32_t i = 0; i < entries_.size(); ++i) place(entries_[i].hash, i);
+  }
+
+  std::vector<Slot> slots_;  // a power of two, at most half full
+  size_t mask_ = 0;
+  std::vector<Entry> entries_;
+};
+
+}  // namespace credwatch
