@@ -379,7 +379,8 @@ PolicySet Agent::Impl::load_policy_or_throw() {
   if (policy_path.empty()) return PolicySet();
   PolicyLoadOptions options;
   for (const auto &entry : catalog.entries()) options.credential_kinds.push_back(entry.kind);
-  for (const auto &entry : SecretCatalog::builtin().entries()) options.credential_kinds.push_back(entry.kind);
+  SecretCatalog builtin = SecretCatalog::builtin();
+  for (const auto &entry : builtin.entries()) options.credential_kinds.push_back(entry.kind);
   std::string stamp = policy_files_stamp(policy_path);
   PolicyLoadResult result = load_policies(policy_path, options);
   for (const auto &w : result.warnings) log->warn("policy: {}", w.str());

@@ -109,22 +109,20 @@ RepeatFolder::Prepared RepeatFolder::prepare(const Event &ev, WallNs generation)
   }
   if (ev.id <= 0) return p;  // without an id there is no row to add the repeats to
   p.key = std::string(key_of(ev, generation));
-  if (!p.key.empty()) {
-    p.hash = windows_.hash_of(p.key);
-    p.first = EventRepeats{ev.id, ev.kind, 0, ev.time_ns};
-  }
+  if (!p.key.empty()) p.first = EventRepeats{ev.id, ev.kind, 0, ev.time_ns};
   return p;
 }
 
 void RepeatFolder::open(Prepared prepared) {
   if (prepared.key.empty()) return;
-  auto *entry = windows_.find(prepared.key, prepared.hash);
+  uint64_t hash = windows_.hash_of(prepared.key);
+  auto *entry = windows_.find(prepared.key, hash);
   if (entry) {
     report(entry->value);
   } else if (windows_.size() >= max_open_windows_) {
     return;
   } else {
-    entry = &windows_.insert(std::move(prepared.key), prepared.hash);
+    entry = &windows_.insert(std::move(prepared.key), hash);
   }
   Window &w = entry->value;
   w.opened_ns = prepared.first.last_ns;

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "agent/flat_string_table.h"
+#include "common/flat_string_table.h"
 #include "model/event.h"
 
 namespace credwatch {
@@ -31,7 +31,6 @@ class RepeatFolder {
   // it over, then open() if the store took it, so repeats only ever fold into a row that will exist.
   struct Prepared {
     std::string key;  // empty: nothing to open
-    uint64_t hash = 0;
     EventRepeats first;
   };
   Prepared prepare(const Event &ev, WallNs generation);

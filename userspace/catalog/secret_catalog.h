@@ -53,9 +53,9 @@ class SecretCatalog {
   const CatalogEntry *match(std::string_view path) const;
   const CatalogEntry *by_id(uint32_t id) const;
   const std::vector<CatalogEntry> &entries() const & { return entries_; }
-  // A temporary catalog gives its entries away: `for (auto &e : SecretCatalog::builtin().entries())` would otherwise
-  // walk a vector destroyed before the loop starts (range-for extends only the last temporary's life).
-  std::vector<CatalogEntry> entries() && { return std::move(entries_); }
+  // Not on a temporary: `for (auto &e : SecretCatalog::builtin().entries())` would walk a vector destroyed before
+  // the loop starts (range-for extends only the last temporary's life). Name the catalog first.
+  void entries() && = delete;
 
   // What the kernel's name filter needs; built from every entry's paths.
   const KernelNameFilter &kernel_filter() const { return filter_; }

@@ -23,8 +23,8 @@ PolicyLoadOptions load_options(const std::string &config_path) {
   if (config_path.empty()) return options;
   Config config = load_config(config_path);
   std::set<std::string> kinds;
-  for (const auto &entry : config.secret_catalog().entries()) kinds.insert(entry.kind);
-  for (const auto &entry : SecretCatalog::builtin().entries()) kinds.insert(entry.kind);
+  for (const SecretCatalog &catalog : {config.secret_catalog(), SecretCatalog::builtin()})
+    for (const auto &entry : catalog.entries()) kinds.insert(entry.kind);
   options.credential_kinds.assign(kinds.begin(), kinds.end());
   return options;
 }

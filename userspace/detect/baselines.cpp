@@ -13,13 +13,11 @@ namespace {
 constexpr int kBaselineFormatVersion = 1;
 
 bool add_bounded(SortedStrings &set, std::string value, size_t cap, bool &truncated) {
-  if (set.contains(value)) return false;
   if (set.size() >= cap) {
-    truncated = true;
+    if (!set.contains(value)) truncated = true;
     return false;
   }
-  set.insert(std::move(value));
-  return true;
+  return set.insert(std::move(value)).second;
 }
 
 bool read_string_set(const nlohmann::json &j, const char *field, SortedStrings &out, std::string *error) {
@@ -36,6 +34,7 @@ bool read_string_set(const nlohmann::json &j, const char *field, SortedStrings &
     }
     out.insert(item.get<std::string>());
   }
+  out.shrink_to_fit();  // a loaded baseline is read, not grown
   return true;
 }
 

@@ -5,7 +5,6 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,7 +35,7 @@ struct IdentityBaseline {
   SortedStrings credential_sources;
   SortedStrings destinations;  // "10.0.0.1:443", "[::1]:80", "/run/x.sock"
   SortedStrings executables;   // absolute paths
-  bool truncated = false;             // a set hit its cap while learning: some normal things were not recorded
+  bool truncated = false;      // a set hit its cap while learning: some normal things were not recorded
 
   BaselineState state(WallNs now) const;
   WallNs learned_until_ns() const { return started_ns + window_ns; }

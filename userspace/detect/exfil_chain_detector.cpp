@@ -64,13 +64,12 @@ std::shared_ptr<const CredentialContext> ExfilChainDetector::context_of(const De
 }
 
 std::shared_ptr<const ExfilChainDetector::Reader> ExfilChainDetector::reader_of(const DetectionInput &in,
-                                                                              const std::deque<SecretRead> &reads) {
+                                                                                const std::deque<SecretRead> &reads) {
   const Event &e = in.event;
   const std::string &name = !e.process.exe.empty() ? e.process.exe : e.process.comm;
   const auto &chain = in.context.process_chain;
   auto is_this = [&](const Reader &known) {
-    return known.process.pid == e.process.tgid && known.process.start_ns == e.process.start_ns &&
-           known.name == name &&
+    return known.process.pid == e.process.tgid && known.process.start_ns == e.process.start_ns && known.name == name &&
            std::equal(known.lineage.begin(), known.lineage.end(), chain.begin(), chain.end(),
                       [](const ProcessKey &k, const ProcessChainEntry &c) {
                         return k.pid == c.pid && k.start_ns == c.start_ns;
@@ -142,12 +141,12 @@ void ExfilChainDetector::observe(const DetectionInput &in, std::vector<Alert> &o
     std::string connector =
         (!e.process.exe.empty() ? e.process.exe : e.process.comm) + " (pid " + std::to_string(e.process.tgid) + ")";
     a.summary = connector + " of " + e.identity + " connected to " + *destination + ", outside its baseline, " +
-                format_duration(elapsed) + " after " + r.reader->name + " (pid " + std::to_string(r.reader->process.pid) +
-                ") read " + describe_credential(*r.credential);
+                format_duration(elapsed) + " after " + r.reader->name + " (pid " +
+                std::to_string(r.reader->process.pid) + ") read " + describe_credential(*r.credential);
     a.details = {
         {"destination", *destination}, {"connect_result", c.result},      {"read_ns", r.time_ns},
         {"elapsed_ns", elapsed},       {"window_ns", options_.window_ns}, {"reader_pid", r.reader->process.pid},
-        {"reader", r.reader->name},     {"connector_pid", e.process.tgid}, {"relation", to_string(found.second)}};
+        {"reader", r.reader->name},    {"connector_pid", e.process.tgid}, {"relation", to_string(found.second)}};
     if (!r.credential->path.empty()) a.details["path"] = r.credential->path;
     if (!r.credential->env.empty()) a.details["env"] = r.credential->env;
     a.dedup_key = make_dedup_key(rule(), e.identity, key, *destination);

@@ -186,8 +186,9 @@ void EventWriter::run() {
   pruner.reset();  // its statements belong to this thread's use of the connection
 }
 
-size_t EventWriter::take(std::deque<Item> &chunk, size_t room, BatchTally &tally) {
+size_t EventWriter::take(std::deque<Item> &chunk, size_t room, BatchTally &tally, size_t *waiting) {
   std::lock_guard lock(mutex_);
+  if (waiting) *waiting = queue_.size();
   size_t n = std::min({queue_.size(), room, kMaxInFlight});
   for (size_t i = 0; i < n; ++i) {
     forget_taken(queue_.front());
@@ -239,12 +240,15 @@ size_t EventWriter::write_batch() {
   auto started = std::chrono::steady_clock::now();
   uint64_t events = 0;
   uint64_t repeats_lost = 0;  // folded into rows that are gone
-  // Items are taken a chunk at a time and freed once written: a batch of kMaxBatch items is one transaction, but
-  // only kMaxInFlight of them are ever out of the queue at once.
+  // The batch is what was queued when it started (up to kMaxBatch); what arrives meanwhile waits for the next one,
+  // so arrivals cannot stretch a transaction and keep its rows from readers. Its items are taken a chunk at a time
+  // and freed once written: only kMaxInFlight of them are ever out of the queue at once.
   std::deque<Item> chunk;
   BatchTally taken;  // everything taken so far is lost if the transaction fails
-  size_t items = take(chunk, kMaxBatch, taken);
+  size_t waiting = 0;
+  size_t items = take(chunk, kMaxBatch, taken, &waiting);
   if (items == 0) return 0;
+  const size_t batch = std::min(waiting, kMaxBatch);
   try {
     Transaction tx(db_);
     auto insert_event = db_.prepare(
@@ -488,8 +492,8 @@ size_t EventWriter::write_batch() {
     for (;;) {
       for (auto &item : chunk) write_item(item);
       chunk.clear();
-      if (items == kMaxBatch) break;
-      size_t more = take(chunk, kMaxBatch - items, taken);
+      if (items >= batch) break;
+      size_t more = take(chunk, batch - items, taken);
       if (more == 0) break;
       items += more;
     }

@@ -130,10 +130,11 @@ class EventWriter {
     uint64_t events = 0;
     uint64_t repeats = 0;  // repeats folded into rows written earlier or in this batch
   };
-  // Moves up to min(room, kMaxInFlight) items from the queue's front into chunk. Returns how many.
-  size_t take(std::deque<Item> &chunk, size_t room, BatchTally &tally);
-  // Writes up to kMaxBatch queued items in one transaction, taking them a chunk at a time. Returns how many it
-  // took (written, or counted as dropped when the transaction failed).
+  // Moves up to min(room, kMaxInFlight) items from the queue's front into chunk. Returns how many; *waiting, when
+  // given, gets how many were queued before.
+  size_t take(std::deque<Item> &chunk, size_t room, BatchTally &tally, size_t *waiting = nullptr);
+  // Writes the items queued when it starts (up to kMaxBatch) in one transaction, taking them a chunk at a time.
+  // Returns how many it took (written, or counted as dropped when the transaction failed).
   size_t write_batch();
   // One retention step on the writer's connection; creates the pruner on first use.
   void prune_step(std::unique_ptr<RetentionPruner> &pruner);

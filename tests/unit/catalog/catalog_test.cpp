@@ -200,14 +200,15 @@ TEST(KernelDev, EncodesLikeTheKernel) {
   EXPECT_EQ(kernel_dev(makedev(259, 300)), (259ull << 20) | 300);
 }
 
-// A temporary catalog's entries outlive it when walked in a range-for (they are moved out, not referenced).
-TEST(SecretCatalog, EntriesOfATemporaryCatalogCanBeWalked) {
-  static_assert(std::is_same_v<decltype(SecretCatalog::builtin().entries()), std::vector<CatalogEntry>>);
-  size_t kinds = 0;
-  for (const auto &entry : SecretCatalog::builtin().entries()) kinds += !entry.kind.empty();
+// A temporary catalog's entries cannot be walked: they would be gone before the loop starts.
+template <class Catalog>
+concept HasEntries = requires(Catalog &&catalog) { std::forward<Catalog>(catalog).entries(); };
+
+TEST(SecretCatalog, EntriesNeedANamedCatalog) {
+  static_assert(!HasEntries<SecretCatalog>, "a temporary's entries() must not compile");
+  static_assert(HasEntries<SecretCatalog &> && HasEntries<const SecretCatalog &>);
   SecretCatalog builtin = SecretCatalog::builtin();
-  EXPECT_EQ(kinds, builtin.entries().size());
-  EXPECT_GT(kinds, 10u);
+  EXPECT_GT(builtin.entries().size(), 10u);
 }
 
 }  // namespace

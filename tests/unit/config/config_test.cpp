@@ -25,7 +25,8 @@ TEST(Config, EmptyMeansDefaults) {
   EXPECT_EQ(c.trust_domain, "cluster.local");
   EXPECT_EQ(c.ring_buffer_mb, 16u);
   EXPECT_TRUE(c.builtin_catalog);
-  EXPECT_EQ(c.secret_catalog().entries().size(), SecretCatalog::builtin().entries().size());
+  SecretCatalog catalog = c.secret_catalog(), builtin = SecretCatalog::builtin();
+  EXPECT_EQ(catalog.entries().size(), builtin.entries().size());
 }
 
 TEST(Config, ParsesEveryKey) {
@@ -70,7 +71,8 @@ catalog:
 
 TEST(Config, BuiltinCatalogCanBeDisabled) {
   Config c = parse_config("catalog: {builtin: false, entries: [{name: a, kind: k, paths: /a/b}]}", "cw.yaml");
-  EXPECT_EQ(c.secret_catalog().entries().size(), 1u);
+  SecretCatalog catalog = c.secret_catalog();
+  EXPECT_EQ(catalog.entries().size(), 1u);
   EXPECT_EQ(c.secret_catalog().match("/etc/shadow"), nullptr);
 }
 

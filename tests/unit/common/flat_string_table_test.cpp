@@ -1,6 +1,6 @@
 // FlatStringTable against std::map under random inserts, lookups and erasures, with hashes chosen to collide and
 // to wrap around the end of the table (the cases backward-shift deletion must get right).
-#include "agent/flat_string_table.h"
+#include "common/flat_string_table.h"
 
 #include <gtest/gtest.h>
 
@@ -65,6 +65,27 @@ TEST(FlatStringTable, EraseIfVisitsEveryEntryOnce) {
   table.clear();
   EXPECT_TRUE(table.empty());
   EXPECT_EQ(table.find("1", FlatStringTable<int>::hash_of("1")), nullptr);
+}
+
+// erase_if over colliding, wrapping hashes leaves every survivor reachable, and a cleared table takes keys again.
+TEST(FlatStringTable, EraseIfWithCollisionsAndReuseAfterClear) {
+  FlatStringTable<int> table;
+  auto hash = [](int i) { return UINT64_MAX - static_cast<uint64_t>(i % 5); };  // five hashes, runs that wrap
+  for (int i = 0; i < 200; ++i) table.insert("k" + std::to_string(i), hash(i)).value = i;
+  table.erase_if([](const auto &entry) { return entry.value % 2 == 0; });
+  ASSERT_EQ(table.size(), 100u);
+  for (int i = 0; i < 200; ++i) {
+    auto *found = table.find("k" + std::to_string(i), hash(i));
+    ASSERT_EQ(found != nullptr, i % 2 == 1) << i;
+    if (found) {
+      EXPECT_EQ(found->value, i);
+    }
+  }
+  table.clear();
+  for (int i = 0; i < 10; ++i) table.insert("k" + std::to_string(i), hash(i)).value = -i;
+  EXPECT_EQ(table.size(), 10u);
+  EXPECT_EQ(table.find("k7", hash(7))->value, -7);
+  EXPECT_EQ(table.find("k11", hash(11)), nullptr);
 }
 
 }  // namespace
