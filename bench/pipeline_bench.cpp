@@ -36,6 +36,7 @@
 #include "metrics/agent_metrics.h"
 #include "policy/policy_loader.h"
 #include "sensor/secret_maps.h"
+#include "store/credential_query.h"
 #include "store/database.h"
 #include "store/event_writer.h"
 #include "synthetic_records.h"
@@ -346,6 +347,8 @@ int run(const Options &opt) {
   SecretBytes key(std::string(32, 'k'));
   ProcSecretReader reader;
   CredentialInventory credentials(key, reader);
+  StoredDescriptors stored_descriptors(db_path);  // as the agent: descriptors read back for alerts
+  credentials.set_descriptor_loader([&](const std::string &id) { return stored_descriptors(id); });
   EnvSecretNames env_names(default_secret_env_globs(), default_non_secret_env_globs());
   SecretMaps secret_maps;  // no kernel: verdicts for the kernel go nowhere
   LiveFeed feed(stdout, false);
@@ -353,11 +356,18 @@ int run(const Options &opt) {
                                              secret_maps, writer, feed, kMntNs,
                                              static_cast<int64_t>(opt.repeat_window_ms) * 1'000'000});
   pipeline.set_next_event_id(1);
-  for (auto &f : files) {
+  // The pipeline keeps its own copy of the paths; the generator needs only each file's device and inode. Anything
+  // more the bench kept would count as the agent's memory.
+  struct FileId {
+    uint64_t dev = 0, ino = 0;
+  };
+  std::vector<FileId> file_ids;
+  file_ids.reserve(files.size());
+  for (const auto &f : files) {
     pipeline.note_secret_file(kernel_dev(f.dev), f.ino, f.path);
-    // The pipeline keeps its own copy: the bench's would only add to the memory measured as the agent's.
-    std::string().swap(f.path);
+    file_ids.push_back({f.dev, f.ino});
   }
+  std::vector<SecretFile>().swap(files);
 
   SystemClock system_clock;
   DetectionOptions detection_options;
@@ -401,8 +411,8 @@ int run(const Options &opt) {
       uint32_t j = slot % opt.files_per_identity;
       uint32_t f = j < own ? k * own + j : opt.identities * own + k % opt.shared_files;
       FileOpenSpec spec;
-      spec.dev = kernel_dev(files[f].dev);
-      spec.ino = files[f].ino;
+      spec.dev = kernel_dev(file_ids[f].dev);
+      spec.ino = file_ids[f].ino;
       spec.fd = 3;
       if (slot == 14) {
         // A name candidate the catalog turns down (the service account's namespace file): the full catalog walk.
@@ -410,7 +420,7 @@ int run(const Options &opt) {
         spec.resolved = "";
         spec.match = CW_MATCH_NAME;
         spec.catalog_id = 0;
-        spec.ino = files[f].ino + 1'000'000'000ull;
+        spec.ino = file_ids[f].ino + 1'000'000'000ull;
         ++rejected;
       } else {
         spec.path = j < own ? pod_paths[j] : pod_paths.back();
@@ -476,7 +486,7 @@ int run(const Options &opt) {
       {"connects", connects},
       {"execs", execs},
       {"identities", opt.identities},
-      {"credential_files", files.size()},
+      {"credential_files", file_ids.size()},
       {"files_per_identity", opt.files_per_identity},
       {"catalog_entries", catalog.entries().size()},
       {"policies", opt.policies},

@@ -38,6 +38,7 @@
 #include "sensor/bpf_sensor.h"
 #include "sensor/env_maps.h"
 #include "sensor/kernel_features.h"
+#include "store/credential_query.h"
 #include "store/database.h"
 #include "store/event_writer.h"
 #include "store/retention.h"
@@ -277,6 +278,8 @@ void Agent::Impl::start() {
   processes = std::make_unique<ProcessTable>(*proc);
   secret_reader = std::make_unique<ProcSecretReader>();
   credentials = std::make_unique<CredentialInventory>(fingerprint_key->bytes, *secret_reader);
+  credentials->set_descriptor_loader(
+      [stored = std::make_shared<StoredDescriptors>(config.database)](const std::string &id) { return (*stored)(id); });
   feed = LiveFeed(stdout, options.live_feed);
   pipeline = std::make_unique<EventPipeline>(EventPipeline::Deps{catalog, clock, *proc, *processes, *identities,
                                                                  *credentials, *env_names, sensor->secret_maps(),

@@ -22,6 +22,11 @@ std::shared_ptr<spdlog::logger> detect_log() {
 
 }  // namespace
 
+DetectionStage::DetectionStage(Deps deps, int64_t first_alert_id) : d_(deps), next_alert_id_(first_alert_id) {
+  d_.engine.set_credential_describer(
+      [&inventory = d_.credentials](const std::string &id) { return inventory.descriptor(id); });
+}
+
 DetectionContext DetectionStage::context_for(const Event &ev) {
   DetectionContext ctx;
   // Process lifecycle is the most frequent traffic and only feeds baselines (executables): skip the chain walk
@@ -41,7 +46,7 @@ DetectionContext DetectionStage::context_for(const Event &ev) {
     c.env = env;
     if (const auto *known = d_.credentials.describe(c.id)) {
       c.kind = known->kind;
-      c.descriptor = known->descriptor;  // shared, not copied
+      c.expires_ns = known->expires_ns;  // the descriptor itself only for alerts: see the engine's describer
     }
     ctx.credentials.push_back(std::move(c));
     start = comma + 1;
@@ -115,7 +120,7 @@ void DetectionStage::task_ended(const Event &exit) {
     a.credential_id = credential;
     if (const auto *known = d_.credentials.describe(credential)) {
       a.credential_kind = known->kind;
-      a.credential_descriptor = known->descriptor->json();
+      a.credential_descriptor = d_.credentials.descriptor(credential)->json();
     }
     a.process_chain.push_back({exit.process.tgid, exit.process.start_ns, exit.process.comm, exit.process.exe, {}});
     if (exit.id) a.evidence.push_back(exit.id);

@@ -49,7 +49,8 @@ class DetectionStage {
   void maintain_enforcement(WallNs now, bool after_start = false);
 
   // first_alert_id: one past the largest id in the store, so this run's alerts never reuse a row.
-  DetectionStage(Deps deps, int64_t first_alert_id) : d_(deps), next_alert_id_(first_alert_id) {}
+  // Gives the engine the inventory as its credential describer.
+  DetectionStage(Deps deps, int64_t first_alert_id);
 
   // One recorded event (its id already assigned). Never throws: a failure is logged and counted.
   void on_event(const Event &ev);

@@ -29,6 +29,19 @@ std::vector<std::string> split_ids(std::string_view joined) {
   return ids;
 }
 
+// "cw_" and 16 hex digits (credential_fingerprint's ids) as the number the digits spell; nullopt for anything else.
+std::optional<uint64_t> id_number(std::string_view id) {
+  constexpr std::string_view kPrefix = "cw_";
+  if (id.size() != kPrefix.size() + 16 || !id.starts_with(kPrefix)) return std::nullopt;
+  uint64_t n = 0;
+  for (char c : id.substr(kPrefix.size())) {
+    int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (digit < 0) return std::nullopt;
+    n = n << 4 | static_cast<uint64_t>(digit);
+  }
+  return n;
+}
+
 }  // namespace
 
 std::string join_ids(const std::vector<std::string> &ids) {
@@ -47,10 +60,11 @@ std::string CredentialInventory::record(std::vector<ExtractedCredential> &creds,
   for (auto &c : creds) {
     CredentialFingerprint fp = fingerprint_credential(key_, c.value.view());
     c.value.clear();
-    if (fp.empty()) continue;
+    auto number = id_number(fp.id);
+    if (fp.empty() || !number) continue;
     if (std::find(ids.begin(), ids.end(), fp.id) != ids.end()) continue;
     ids.push_back(fp.id);
-    auto [known, first_sight] = known_.try_emplace(fp.id);
+    auto [known, first_sight] = known_.try_emplace(*number);
     auto &seen_at = known->second.sources;
     if (std::find(seen_at.begin(), seen_at.end(), source_key) != seen_at.end()) continue;
     seen_at.push_back(source_key);
@@ -60,10 +74,15 @@ std::string CredentialInventory::record(std::vector<ExtractedCredential> &creds,
     r.kind = kind;
     r.expires_ns = claim_time(c.descriptor, "exp");
     r.issued_ns = claim_time(c.descriptor, "iat");
-    // A known credential's row keeps its first descriptor: the store never updates it.
-    if (first_sight)
-      known->second.description = {*kinds_.insert(kind).first, CredentialDescriptor::from(c.descriptor)};
-    r.descriptor = known->second.description.descriptor;
+    // A known credential's row keeps its first descriptor: the store never updates it, and a later record carries
+    // the resident one (or, once it is stored, this sighting's, which the store ignores).
+    Description &description = known->second.description;
+    if (first_sight) {
+      r.descriptor = CredentialDescriptor::from(c.descriptor);
+      description = {*kinds_.insert(kind).first, r.descriptor->expires_ns(), r.descriptor};
+    } else if (!(r.descriptor = description.resident.lock())) {
+      r.descriptor = CredentialDescriptor::from(c.descriptor);
+    }
     r.seen_ns = now;
     r.origin = source.origin;
     r.source = source.source;
@@ -84,6 +103,21 @@ std::string CredentialInventory::record(std::vector<ExtractedCredential> &creds,
   }
   held = joined;
   return joined;
+}
+
+const CredentialInventory::Description *CredentialInventory::describe(std::string_view id) const {
+  auto number = id_number(id);
+  auto it = number ? known_.find(*number) : known_.end();
+  return it == known_.end() ? nullptr : &it->second.description;
+}
+
+std::shared_ptr<const CredentialDescriptor> CredentialInventory::descriptor(const std::string &id) const {
+  auto number = id_number(id);
+  auto it = number ? known_.find(*number) : known_.end();
+  if (it == known_.end()) return CredentialDescriptor::empty();
+  if (auto resident = it->second.description.resident.lock()) return resident;
+  std::shared_ptr<const CredentialDescriptor> stored = loader_ ? loader_(id) : nullptr;
+  return stored ? stored : CredentialDescriptor::empty();
 }
 
 std::string CredentialInventory::file_opened(const SecretFileLocation &where, const std::string &kind,

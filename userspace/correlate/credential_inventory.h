@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -26,7 +27,8 @@ struct CredentialRecord {
   std::string id;      // cw_ + 16 hex
   std::string digest;  // HMAC-SHA256, 64 hex
   std::string kind;    // catalog kind, or env_<token type>
-  // Shared with the inventory's own description when first seen: records wait in the writer's queue by thousands.
+  // The inventory keeps only a weak reference: this one holds the descriptor until the writer has committed the row,
+  // after which the inventory reads it back from the store when an alert needs it.
   std::shared_ptr<const CredentialDescriptor> descriptor = CredentialDescriptor::empty();
   WallNs seen_ns = 0;
   std::optional<WallNs> expires_ns;  // from a JWT's exp
@@ -79,15 +81,23 @@ class CredentialInventory {
 
   size_t size() const { return known_.size(); }
 
-  // What is known of a credential seen by this agent run (kind and descriptor), for alerts; nullptr when unknown.
+  // What is known of a credential seen by this agent run without its descriptor, which is large (a service-account
+  // token's claims take half a kilobyte) and needed only when an alert names the credential; nullptr when unknown.
   struct Description {
-    std::string_view kind;  // one copy per kind in the inventory, not one per credential
-    std::shared_ptr<const CredentialDescriptor> descriptor = CredentialDescriptor::empty();  // shared with detection
+    std::string_view kind;              // one copy per kind in the inventory, not one per credential
+    std::optional<WallNs> expires_ns;   // the descriptor's, read on every use
+    // The descriptor while something holds it: the record waiting in the store's queue, at least.
+    std::weak_ptr<const CredentialDescriptor> resident;
   };
-  const Description *describe(const std::string &id) const {
-    auto it = known_.find(id);
-    return it == known_.end() ? nullptr : &it->second.description;
-  }
+  const Description *describe(std::string_view id) const;
+
+  // Reads a stored credential's descriptor; nullptr when the store has no row for it.
+  using DescriptorLoader = std::function<std::shared_ptr<const CredentialDescriptor>(const std::string &id)>;
+  // Where descriptors come from once their records are stored (the agent: its database).
+  void set_descriptor_loader(DescriptorLoader loader) { loader_ = std::move(loader); }
+  // A credential's descriptor: the resident copy while its record waits to be stored, else the loader's. The empty
+  // descriptor when neither has it (an unknown id, no loader, or a row lost with a failed batch).
+  std::shared_ptr<const CredentialDescriptor> descriptor(const std::string &id) const;
 
  private:
   struct FileEntry {
@@ -120,7 +130,10 @@ class CredentialInventory {
   };
   std::map<SourceKey, std::string> sources_;  // what each source held last, joined
   std::set<std::string, std::less<>> kinds_;  // Description::kind views these: declared before known_, never cleared
-  std::unordered_map<std::string, Known> known_;            // by credential id
+  // By credential id, as the number its 16 hex digits spell (id_number): 90,000 credentials took 6 MB more with
+  // the id strings as keys.
+  std::unordered_map<uint64_t, Known> known_;
+  DescriptorLoader loader_;
 };
 
 // "cw_a,cw_b" as stored in events.credential.

@@ -9,8 +9,11 @@ std::string_view to_string(AlertUpdate::Kind kind) {
   return kind == AlertUpdate::Kind::New ? "new" : "folded";
 }
 
-AlertUpdate AlertDeduplicator::add(Alert alert) {
-  if (alert.dedup_key.empty()) return {AlertUpdate::Kind::New, std::move(alert)};  // nothing to fold by
+AlertUpdate AlertDeduplicator::add(Alert alert, const std::function<void(Alert &)> &on_new) {
+  if (alert.dedup_key.empty()) {  // nothing to fold by
+    if (on_new) on_new(alert);
+    return {AlertUpdate::Kind::New, std::move(alert)};
+  }
   WallNs seen = alert.last_seen_ns ? alert.last_seen_ns : alert.time_ns;
   auto it = open_.find(alert.dedup_key);
   if (it != open_.end() && seen - it->second.first_seen_ns >= window_ns_) {
@@ -21,6 +24,7 @@ AlertUpdate AlertDeduplicator::add(Alert alert) {
     if (alert.first_seen_ns == 0) alert.first_seen_ns = seen;
     alert.last_seen_ns = seen;
     alert.count = std::max<uint64_t>(alert.count, 1);
+    if (on_new) on_new(alert);
     open_.emplace(alert.dedup_key, alert);
     return {AlertUpdate::Kind::New, std::move(alert)};
   }

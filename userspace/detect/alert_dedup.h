@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -32,7 +33,8 @@ class AlertDeduplicator {
   // Takes a raised alert (dedup_key set; first_seen_ns = last_seen_ns = its occurrence). A repeat keeps the first
   // alert's summary and process chain and takes the repeat's details (the latest word on a growing group), the
   // higher severity and the stricter action.
-  AlertUpdate add(Alert alert);
+  // on_new completes a new alert (the first of its window) before it is kept: its copy folds the repeats.
+  AlertUpdate add(Alert alert, const std::function<void(Alert &)> &on_new = nullptr);
   // The store gave the alert of `dedup_key` this row id: later folds carry it.
   void alert_stored(std::string_view dedup_key, int64_t id);
   // Ends the windows that are over by `now`.

@@ -21,9 +21,14 @@ struct CredentialContext {
   std::string kind;                                      // catalog kind
   std::string path;                                      // file credentials: where it was read
   std::string env;                                       // environment credentials: the variable's name
-  // Non-secret identifiers (key id, jti, exp, ...): the inventory's own copy, shared by every event and detector
-  // that refers to the credential rather than copied per event. Never null.
+  // Non-secret identifiers (key id, jti, exp, ...), shared rather than copied. Never null. The agent leaves it
+  // empty: it keeps descriptors in the store, not in memory, and the engine's describer completes the alerts that
+  // are raised (DetectionEngine::set_credential_describer).
   std::shared_ptr<const CredentialDescriptor> descriptor = CredentialDescriptor::empty();
+  // When the credential expires, as the inventory knows it without its descriptor; unset: the descriptor's.
+  std::optional<WallNs> expires_ns;
+
+  std::optional<WallNs> expiry() const { return expires_ns ? expires_ns : descriptor->expires_ns(); }
 };
 
 struct DetectionContext {

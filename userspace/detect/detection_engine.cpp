@@ -91,9 +91,15 @@ std::vector<AlertUpdate> DetectionEngine::process(const Event &event, const Dete
     RuleSettings settings = policy.rule_settings(a.rule);
     if (settings.severity) a.severity = *settings.severity;
     if (settings.action) a.action = *settings.action;
-    updates.push_back(dedup_.add(std::move(a)));
+    updates.push_back(dedup_.add(std::move(a), [this](Alert &first) { complete_credential(first); }));
   }
   return updates;
+}
+
+void DetectionEngine::complete_credential(Alert &alert) const {
+  if (!describer_ || alert.credential_id.empty()) return;
+  if (alert.credential_descriptor.is_object() && !alert.credential_descriptor.empty()) return;
+  alert.credential_descriptor = describer_(alert.credential_id)->json();
 }
 
 void DetectionEngine::tick() {

@@ -1,6 +1,7 @@
 // The detection layer's entry point: baselines, detectors, policy overrides and deduplication, one event at a time.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -72,11 +73,17 @@ class DetectionEngine {
   void alert_stored(std::string_view dedup_key, int64_t id) { dedup_.alert_stored(dedup_key, id); }
   size_t open_alerts() const { return dedup_.open_alerts(); }
 
+  // Gives each new alert on a credential its descriptor (key id, jti, ...) when the detector's context did not
+  // carry one: the agent keeps descriptors in its store, not in memory, and reads one only when an alert needs it.
+  using CredentialDescriber = std::function<std::shared_ptr<const CredentialDescriptor>(const std::string &id)>;
+  void set_credential_describer(CredentialDescriber describer) { describer_ = std::move(describer); }
+
   // The policy of the event's identity: the context's if it carries one, else resolved once per identity and
   // cached until the policies change. Valid until the next call.
   const EffectivePolicy &policy_for(const Event &event, const DetectionContext &context);
 
  private:
+  void complete_credential(Alert &alert) const;
 
   const Clock &clock_;
   DetectionOptions options_;
@@ -86,6 +93,7 @@ class DetectionEngine {
   AlertDeduplicator dedup_;
   std::vector<std::unique_ptr<Detector>> detectors_;
   std::set<std::string, std::less<>> disabled_;
+  CredentialDescriber describer_;
 };
 
 }  // namespace credwatch

@@ -115,7 +115,7 @@ void ExpiredCredentialUseDetector::observe(const DetectionInput &in, std::vector
     // Only a described credential can have expired: look before copying its context.
     const CredentialContext *known = in.context.credential(id);
     if (!known) continue;
-    auto expired_at = known->descriptor->expires_ns();
+    auto expired_at = known->expiry();
     if (!expired_at || *expired_at >= in.time) continue;
     CredentialContext cred = credential_of(in, id);
     Alert a = make_alert(in);

@@ -52,7 +52,7 @@ class ExfilChainDetector final : public Detector {
     WallNs time_ns = 0;
     int64_t event_id = 0;
     std::shared_ptr<const Reader> reader;
-    std::shared_ptr<const CredentialContext> credential;  // shared by every read of it (descriptors are large)
+    std::shared_ptr<const CredentialContext> credential;  // shared by every read of it
   };
   // The reader of this event: the one its identity's latest reads already share when it is the same process.
   static std::shared_ptr<const Reader> reader_of(const DetectionInput &in, const std::deque<SecretRead> &reads);

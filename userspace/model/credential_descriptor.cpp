@@ -35,7 +35,10 @@ std::shared_ptr<const CredentialDescriptor> CredentialDescriptor::from(const nlo
   // as the store does.
   std::string text = json_text(descriptor);
   text.shrink_to_fit();
-  return std::make_shared<const CredentialDescriptor>(Made{}, std::move(text), expiry_of(descriptor));
+  // Not make_shared: the inventory keeps only a weak reference once the row is stored, and a weak reference to a
+  // make_shared object keeps the object's whole allocation.
+  return std::shared_ptr<const CredentialDescriptor>(
+      new CredentialDescriptor(Made{}, std::move(text), expiry_of(descriptor)));
 }
 
 const std::shared_ptr<const CredentialDescriptor> &CredentialDescriptor::empty() {

@@ -15,7 +15,7 @@ class CredentialDescriptor {
  public:
   // Anything but a JSON object describes nothing and is kept as the empty descriptor.
   static std::shared_ptr<const CredentialDescriptor> from(const nlohmann::json &descriptor);
-  // Through from() or empty() only; public for make_shared (one allocation for the text's owner and its count).
+  // Through from() or empty() only; public for make_shared.
   struct Made {};
   CredentialDescriptor(Made, std::string text, std::optional<WallNs> expires_ns)
       : text_(std::move(text)), expires_ns_(expires_ns) {}

@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "common/glob.h"
+#include "common/log.h"
 
 namespace credwatch {
 
@@ -271,6 +272,23 @@ std::string summarize_descriptor(const nlohmann::json &d) {
   }
   if (std::string err = text_or(d, "parse_error"); !err.empty()) out += (out.empty() ? "" : " ") + ("unparsed: " + err);
   return out;
+}
+
+std::shared_ptr<const CredentialDescriptor> StoredDescriptors::operator()(const std::string &id) {
+  static auto log = component_logger("store");
+  try {
+    if (!db_) db_ = std::make_unique<Database>(Database::open_existing(path_));
+    auto select = db_->prepare("SELECT descriptor FROM credentials WHERE id = ?");
+    select.bind(1, id);
+    failing_ = false;
+    if (!select.step()) return nullptr;
+    return CredentialDescriptor::from(nlohmann::json::parse(select.text(0), nullptr, false));
+  } catch (const std::exception &e) {
+    if (!failing_) log->warn("credential descriptors cannot be read from {}; alerts go without them: {}", path_, e.what());
+    failing_ = true;
+    db_.reset();  // opened again on the next call
+    return nullptr;
+  }
 }
 
 }  // namespace credwatch

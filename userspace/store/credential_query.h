@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/time.h"
+#include "model/credential_descriptor.h"
 #include "store/database.h"
 
 namespace credwatch {
@@ -63,5 +65,19 @@ std::vector<StoredCredential> query_credentials(Database &db, const CredentialFi
 nlohmann::json credential_to_json(const StoredCredential &c, WallNs now);
 // One short line of the descriptor's most useful identifiers ("key AKIA...; profile default", "sub=...").
 std::string summarize_descriptor(const nlohmann::json &descriptor);
+
+// Stored credentials' descriptors, read on a connection of its own, opened on first use: the agent keeps a
+// descriptor in memory only until its row is written, and reads it back when an alert names the credential.
+class StoredDescriptors {
+ public:
+  explicit StoredDescriptors(std::string path) : path_(std::move(path)) {}
+  // nullptr when the store has no row for the id, or cannot be read (logged, once per failure streak).
+  std::shared_ptr<const CredentialDescriptor> operator()(const std::string &id);
+
+ private:
+  std::string path_;
+  std::unique_ptr<Database> db_;
+  bool failing_ = false;
+};
 
 }  // namespace credwatch

@@ -245,6 +245,9 @@ size_t EventWriter::write_batch() {
   // and freed once written: only kMaxInFlight of them are ever out of the queue at once.
   std::deque<Item> chunk;
   BatchTally taken;  // everything taken so far is lost if the transaction fails
+  // The credentials' descriptors outlive their chunk until the commit: the inventory keeps only weak references,
+  // and reads a descriptor back from the store once none is left, which must then find the row.
+  std::vector<std::shared_ptr<const CredentialDescriptor>> descriptors;
   size_t waiting = 0;
   size_t items = take(chunk, kMaxBatch, taken, &waiting);
   if (items == 0) return 0;
@@ -410,6 +413,7 @@ size_t EventWriter::write_batch() {
             .bind(9, c->file_mtime_ns ? std::optional<int64_t>(*c->file_mtime_ns) : std::nullopt);
         upsert_credential.step();
         upsert_credential.reset();
+        descriptors.push_back(std::move(c->descriptor));
         upsert_source.bind(1, c->id)
             .bind(2, c->origin)
             .bind(3, c->source)

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <map>
 #include <memory>
 #include <optional>
@@ -172,8 +173,55 @@ TEST_F(CredentialInventoryTest, FirstOpenOfATokenFileRecordsItsFingerprintAndCla
   const auto *desc = inventory_.describe(r.id);
   ASSERT_NE(desc, nullptr);
   EXPECT_EQ(desc->kind, "kubernetes_sa_token");
-  EXPECT_EQ(desc->descriptor.get(), r.descriptor.get());
+  EXPECT_EQ(desc->expires_ns, std::optional<WallNs>(kExpNs));
+  EXPECT_EQ(desc->resident.lock().get(), r.descriptor.get());
+  EXPECT_EQ(inventory_.descriptor(r.id).get(), r.descriptor.get());
   EXPECT_EQ(inventory_.describe("cw_0000000000000000"), nullptr);
+  EXPECT_TRUE(inventory_.descriptor("cw_0000000000000000")->is_empty());
+  // Ids are keyed by the number their hex digits spell: anything not shaped like an id is unknown.
+  std::string upper = r.id;
+  for (auto &c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (const std::string &bad : {std::string(), r.id.substr(3), r.id + "0", r.id.substr(0, 18), "cw_" + upper.substr(3),
+                                 "xx" + r.id.substr(2), r.id.substr(0, 18) + "g"})
+    EXPECT_EQ(inventory_.describe(bad), nullptr) << bad;
+}
+
+// The inventory holds a descriptor only while its record does (in the store's queue): afterwards it asks the loader
+// (the store), and without one the credential is known by its kind and expiry alone.
+TEST_F(CredentialInventoryTest, ADescriptorComesFromTheLoaderOnceNoRecordHoldsIt) {
+  reader_.put(1, 100, testing::sa_token(), 5'000);
+  std::string id;
+  std::string text;
+  {
+    InventoryUpdates u;
+    id = inventory_.file_opened(at(kSaPath, 1, 100), "kubernetes_sa_token", kMntNs, kT0, u);
+    ASSERT_EQ(u.records.size(), 1u);
+    text = u.records[0].descriptor->text();
+  }  // the record is gone, as after the writer's commit
+  const auto *desc = inventory_.describe(id);
+  ASSERT_NE(desc, nullptr);
+  EXPECT_TRUE(desc->resident.expired());
+  EXPECT_EQ(desc->expires_ns, std::optional<WallNs>(kExpNs));  // kept without the descriptor
+  EXPECT_TRUE(inventory_.descriptor(id)->is_empty());            // no loader
+
+  std::vector<std::string> asked;
+  inventory_.set_descriptor_loader([&](const std::string &wanted) -> std::shared_ptr<const CredentialDescriptor> {
+    asked.push_back(wanted);
+    if (wanted != id) return nullptr;
+    return CredentialDescriptor::from(nlohmann::json::parse(text));
+  });
+  auto loaded = inventory_.descriptor(id);
+  EXPECT_EQ(loaded->text(), text);
+  EXPECT_EQ(loaded->json()["jti"], "4b1c6a9e-jti");
+  EXPECT_TRUE(inventory_.descriptor("cw_0000000000000000")->is_empty());  // unknown: the loader is not asked
+  EXPECT_EQ(asked, std::vector<std::string>{id});
+
+  // The same credential at a second path: its record carries a descriptor again, which is resident while held.
+  reader_.put(3, 300, testing::sa_token(), 8'000);
+  InventoryUpdates again;
+  EXPECT_EQ(open(at("/other/token", 3, 300), "kubernetes_sa_token", kT0 + 1, again), id);
+  ASSERT_EQ(again.records.size(), 1u);
+  EXPECT_EQ(again.records[0].descriptor->text(), text);
 }
 
 TEST_F(CredentialInventoryTest, KnownFileIsStattedOnlyAfterRecheckAndReadOnlyWhenChanged) {
@@ -344,7 +392,7 @@ TEST_F(CredentialInventoryTest, TheSameCredentialAtTwoPathsIsOneCredentialSeenTw
   EXPECT_EQ(inventory_.size(), 1u);
   const auto *desc = inventory_.describe(id);
   ASSERT_NE(desc, nullptr);
-  EXPECT_EQ(desc->descriptor.get(), first.records[0].descriptor.get());
+  EXPECT_EQ(desc->resident.lock().get(), first.records[0].descriptor.get());
   EXPECT_EQ(desc->kind, "kubernetes_sa_token");
 }
 

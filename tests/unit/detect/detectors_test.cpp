@@ -70,6 +70,38 @@ TEST_F(PolicyDetectors, CredentialOutsideTheAllowListAlertsWithTheSectionsAction
   EXPECT_EQ(a.first_seen_ns, clock.now());
 }
 
+// The agent's contexts carry no descriptors (it keeps them in its store): the engine's describer completes each new
+// alert once, and the repeats that fold into it keep what it was given.
+TEST_F(PolicyDetectors, TheDescriberCompletesANewAlertOnceAndItsFoldsKeepIt) {
+  std::vector<std::string> asked;
+  engine->set_credential_describer([&](const std::string &id) {
+    asked.push_back(id);
+    return CredentialDescriptor::from({{"access_key_id", "AKIAEXAMPLEKEYID0002"}});
+  });
+  DetectionContext ctx = context_for("payments", {chain_entry(100, "/app/api")});
+  ctx.credentials.push_back({kCredA, "aws_credentials", kAwsPath, "", CredentialDescriptor::empty()});
+  auto first = process_rule(kCredentialRule, file_read(kApi, clock.now(), kAwsPath, kCredA, "aws_credentials", 100, 7), ctx);
+  ASSERT_THAT(first, SizeIs(1));
+  EXPECT_EQ(first[0].kind, AlertUpdate::Kind::New);
+  EXPECT_EQ(first[0].alert.credential_descriptor["access_key_id"], "AKIAEXAMPLEKEYID0002");
+  clock.advance(kSec);
+  auto repeat = process_rule(kCredentialRule, file_read(kApi, clock.now(), kAwsPath, kCredA, "aws_credentials", 100, 8), ctx);
+  ASSERT_THAT(repeat, SizeIs(1));
+  EXPECT_EQ(repeat[0].kind, AlertUpdate::Kind::Folded);
+  EXPECT_EQ(repeat[0].alert.credential_descriptor["access_key_id"], "AKIAEXAMPLEKEYID0002");
+  EXPECT_THAT(asked, ElementsAre(kCredA));
+
+  // A context that carries a descriptor keeps it: the describer is not asked.
+  DetectionContext described = ctx;
+  described.credentials[0] = {kCredB, "aws_credentials", kAwsPath, "",
+                              CredentialDescriptor::from({{"access_key_id", "AKIAEXAMPLEKEYID0003"}})};
+  auto own = process_rule(kCredentialRule, file_read(kApi, clock.now(), kAwsPath, kCredB, "aws_credentials", 100, 9),
+                          described);
+  ASSERT_THAT(own, SizeIs(1));
+  EXPECT_EQ(own[0].alert.credential_descriptor["access_key_id"], "AKIAEXAMPLEKEYID0003");
+  EXPECT_THAT(asked, ElementsAre(kCredA));
+}
+
 TEST_F(PolicyDetectors, DeniedVariableNamesTheDenyEntry) {
   auto u =
       process_rule(kCredentialRule, env_read(kApi, clock.now(), "STRIPE_ADMIN_KEY", kCredB), context_for("payments"));

@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <optional>
 #include <thread>
@@ -322,6 +323,43 @@ TEST_F(StoreTest, NamesThatAreNotUtf8AreKeptAndShownReplaced) {
   auto e = nlohmann::json::parse(json_text(event_to_json(exec[0])));
   EXPECT_EQ(e["details"]["args"][1], "\xEF\xBF\xBD\xEF\xBF\xBD");
   EXPECT_EQ(e["process"]["comm"], "tr\xEF\xBF\xBD" "e");
+}
+
+// The agent keeps a credential's descriptor in memory only while its record is queued: the writer holds it until the
+// batch with its row has committed (the inventory keeps a weak reference, and reads the descriptor back from the
+// store once nothing holds it), and StoredDescriptors reads it from there.
+TEST_F(StoreTest, ACredentialsDescriptorIsHeldUntilItsRowCommitsAndThenReadBack) {
+  auto db = Database::open(path);
+  CredentialRecord cred;
+  cred.id = "cw_00000000000000aa";
+  cred.digest = std::string(64, 'a');
+  cred.kind = "kubernetes_sa_token";
+  cred.seen_ns = 1000;
+  cred.origin = "file";
+  cred.source = "/token";
+  cred.descriptor = CredentialDescriptor::from({{"jti", "jti-1"}, {"kid", "key-1"}, {"exp", 1900000000}});
+  std::weak_ptr<const CredentialDescriptor> resident = cred.descriptor;
+  std::atomic<int> held_at_commit{-1};
+  {
+    EventWriter writer(db, 1, 1000, [&](size_t, int64_t) { held_at_commit = !resident.expired(); });
+    writer.submit(std::move(cred));
+    writer.flush();
+    EXPECT_EQ(held_at_commit.load(), 1);  // the batch's observer runs after the commit
+    EXPECT_TRUE(resident.expired());      // and nothing is left once the batch is done
+  }
+
+  StoredDescriptors stored(path);
+  auto read_back = stored("cw_00000000000000aa");
+  ASSERT_NE(read_back, nullptr);
+  EXPECT_EQ(read_back->json()["jti"], "jti-1");
+  EXPECT_EQ(read_back->json()["kid"], "key-1");
+  EXPECT_EQ(read_back->expires_ns(), std::optional<WallNs>(1900000000LL * 1'000'000'000));
+  EXPECT_EQ(stored("cw_00000000000000bb"), nullptr);
+
+  // A store that cannot be opened gives nothing, and the next call tries again.
+  StoredDescriptors missing((dir / "none" / "credwatch.db").string());
+  EXPECT_EQ(missing("cw_00000000000000aa"), nullptr);
+  EXPECT_EQ(missing("cw_00000000000000aa"), nullptr);
 }
 
 // Repeats folded into a stored event: counted on its row, and as uses of its credentials and accesses of its
