@@ -43,28 +43,42 @@ std::optional<ExfilChainDetector::Relation> ExfilChainDetector::related(const Se
   return std::nullopt;
 }
 
-size_t ExfilChainDetector::ContextHash::operator()(const ContextKey &k) const {
+size_t ExfilChainDetector::ReadHash::operator()(const ReadKey &k) const {
   std::hash<std::string_view> h;
-  return h(k.id) ^ (h(k.path) * 31) ^ (h(k.env) * 131);
+  return h(k.id) ^ (h(k.where) * 31) ^ static_cast<size_t>(k.from_env);
 }
 
-std::shared_ptr<const CredentialContext> ExfilChainDetector::context_of(const DetectionInput &in,
-                                                                         const std::string &id) {
-  // The same path and variable credential_of() takes from the event, so a repeat read finds its context without
-  // building one.
-  ContextKey key{id, {}, {}};
+CredentialContext ExfilChainDetector::ReadCredential::context() const {
+  CredentialContext c;
+  c.id = id;
+  c.kind = std::string(kind);
+  (from_env ? c.env : c.path) = where;
+  return c;
+}
+
+std::shared_ptr<const ExfilChainDetector::ReadCredential> ExfilChainDetector::credential_read(
+    const DetectionInput &in, const std::string &id) {
+  // The same path or variable credential_of() takes from the event, so a repeat read finds its entry without
+  // building a context.
+  ReadKey key{id, {}, false};
   if (const auto *open = std::get_if<FileOpenDetails>(&in.event.details))
-    key.path = !open->path.empty() ? open->path : open->requested;
-  else if (const auto *env = std::get_if<EnvExecDetails>(&in.event.details)) key.env = env->name;
-  else if (const auto *read = std::get_if<EnvReadDetails>(&in.event.details)) key.env = read->name;
-  if (auto it = contexts_.find(key); it != contexts_.end()) return *it;
+    key.where = !open->path.empty() ? open->path : open->requested;
+  else if (const auto *env = std::get_if<EnvExecDetails>(&in.event.details)) key = {id, env->name, true};
+  else if (const auto *read = std::get_if<EnvReadDetails>(&in.event.details)) key = {id, read->name, true};
+  if (auto it = credentials_.find(key); it != credentials_.end()) return *it;
   // Keyed by its own fields: equal to `key` for contexts built by the detection stage; another path would only make
   // later lookups miss and rebuild it, never hold two copies.
-  return *contexts_.insert(std::make_shared<const CredentialContext>(credential_of(in, id))).first;
+  CredentialContext c = credential_of(in, id);
+  auto read = std::make_shared<ReadCredential>();
+  read->from_env = c.path.empty() && !c.env.empty();
+  read->id = std::move(c.id);
+  read->kind = *kinds_.insert(std::move(c.kind)).first;
+  read->where = std::move(read->from_env ? c.env : c.path);
+  return *credentials_.insert(std::move(read)).first;
 }
 
 std::shared_ptr<const ExfilChainDetector::Reader> ExfilChainDetector::reader_of(const DetectionInput &in,
-                                                                                const std::deque<SecretRead> &reads) {
+                                                                                const std::vector<SecretRead> &reads) {
   const Event &e = in.event;
   const std::string &name = !e.process.exe.empty() ? e.process.exe : e.process.comm;
   const auto &chain = in.context.process_chain;
@@ -92,7 +106,7 @@ void ExfilChainDetector::observe(const DetectionInput &in, std::vector<Alert> &o
     if (ids.empty()) ids.emplace_back();  // a catalogued secret the inventory could not fingerprint
     std::shared_ptr<const Reader> reader = reader_of(in, reads);
     for (const auto &id : ids) {
-      auto credential = context_of(in, id);
+      auto credential = credential_read(in, id);
       // Only the latest read of a credential by a process can be cited (alerts take the latest related read),
       // so a process reading its token again replaces its earlier read.
       for (auto it = reads.begin(); it != reads.end(); ++it) {
@@ -108,7 +122,7 @@ void ExfilChainDetector::observe(const DetectionInput &in, std::vector<Alert> &o
       r.reader = reader;
       r.credential = std::move(credential);
       reads.push_back(std::move(r));
-      if (reads.size() > options_.max_reads_per_identity) reads.pop_front();
+      if (reads.size() > options_.max_reads_per_identity) reads.erase(reads.begin());
     }
     return;
   }
@@ -126,14 +140,15 @@ void ExfilChainDetector::observe(const DetectionInput &in, std::vector<Alert> &o
     if (in.time < r.time_ns || in.time - r.time_ns > options_.window_ns) continue;
     auto relation = related(r, e, in.context.process_chain);
     if (!relation) continue;
-    std::string key = r.credential->id.empty() ? r.credential->path + r.credential->env : r.credential->id;
+    std::string key = r.credential->id.empty() ? r.credential->where : r.credential->id;
     latest[key] = {&r, *relation};
   }
   const auto &c = std::get<ConnectDetails>(e.details);
   for (const auto &[key, found] : latest) {
     const SecretRead &r = *found.first;
+    CredentialContext credential = r.credential->context();
     Alert a = make_alert(in);
-    set_credential(a, *r.credential);
+    set_credential(a, credential);
     a.evidence.clear();
     if (r.event_id != 0) a.evidence.push_back(r.event_id);
     if (e.id != 0) a.evidence.push_back(e.id);
@@ -142,13 +157,13 @@ void ExfilChainDetector::observe(const DetectionInput &in, std::vector<Alert> &o
         (!e.process.exe.empty() ? e.process.exe : e.process.comm) + " (pid " + std::to_string(e.process.tgid) + ")";
     a.summary = connector + " of " + e.identity + " connected to " + *destination + ", outside its baseline, " +
                 format_duration(elapsed) + " after " + r.reader->name + " (pid " +
-                std::to_string(r.reader->process.pid) + ") read " + describe_credential(*r.credential);
+                std::to_string(r.reader->process.pid) + ") read " + describe_credential(credential);
     a.details = {
         {"destination", *destination}, {"connect_result", c.result},      {"read_ns", r.time_ns},
         {"elapsed_ns", elapsed},       {"window_ns", options_.window_ns}, {"reader_pid", r.reader->process.pid},
         {"reader", r.reader->name},    {"connector_pid", e.process.tgid}, {"relation", to_string(found.second)}};
-    if (!r.credential->path.empty()) a.details["path"] = r.credential->path;
-    if (!r.credential->env.empty()) a.details["env"] = r.credential->env;
+    if (!credential.path.empty()) a.details["path"] = credential.path;
+    if (!credential.env.empty()) a.details["env"] = credential.env;
     a.dedup_key = make_dedup_key(rule(), e.identity, key, *destination);
     out.push_back(std::move(a));
   }
@@ -157,10 +172,17 @@ void ExfilChainDetector::observe(const DetectionInput &in, std::vector<Alert> &o
 void ExfilChainDetector::expire(WallNs now) {
   for (auto it = reads_.begin(); it != reads_.end();) {
     auto &reads = it->second;
-    while (!reads.empty() && now - reads.front().time_ns > options_.window_ns) reads.pop_front();
-    it = reads.empty() ? reads_.erase(it) : std::next(it);
+    auto kept = std::find_if(reads.begin(), reads.end(),
+                             [&](const SecretRead &r) { return now - r.time_ns <= options_.window_ns; });
+    reads.erase(reads.begin(), kept);
+    if (reads.empty()) {
+      it = reads_.erase(it);
+      continue;
+    }
+    if (reads.capacity() > 2 * reads.size() + 16) reads.shrink_to_fit();  // after a burst
+    ++it;
   }
-  std::erase_if(contexts_, [](const auto &context) { return context.use_count() == 1; });  // no read left
+  std::erase_if(credentials_, [](const auto &read) { return read.use_count() == 1; });  // no read left
 }
 
 size_t ExfilChainDetector::pending_reads() const {

@@ -2,8 +2,8 @@
 // the identity's baseline never contacted.
 #pragma once
 
-#include <deque>
 #include <memory>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -48,36 +48,46 @@ class ExfilChainDetector final : public Detector {
     std::string name;
     std::vector<ProcessKey> lineage;  // the reader's chain, entrypoint first
   };
+  // What a read keeps of its credential, one copy shared by every read of it: enough to name it in an alert (whose
+  // descriptor the engine's describer adds), a third of a full CredentialContext.
+  struct ReadCredential {
+    std::string id;
+    std::string_view kind;  // interned in kinds_
+    std::string where;      // the path, or the variable's name
+    bool from_env = false;
+    CredentialContext context() const;
+  };
   struct SecretRead {
     WallNs time_ns = 0;
     int64_t event_id = 0;
     std::shared_ptr<const Reader> reader;
-    std::shared_ptr<const CredentialContext> credential;  // shared by every read of it
+    std::shared_ptr<const ReadCredential> credential;
   };
   // The reader of this event: the one its identity's latest reads already share when it is the same process.
-  static std::shared_ptr<const Reader> reader_of(const DetectionInput &in, const std::deque<SecretRead> &reads);
-  // The context of a credential as read at a path or variable, one copy for all its reads.
-  std::shared_ptr<const CredentialContext> context_of(const DetectionInput &in, const std::string &id);
+  static std::shared_ptr<const Reader> reader_of(const DetectionInput &in, const std::vector<SecretRead> &reads);
+  // The credential as read at a path or variable, one copy for all its reads.
+  std::shared_ptr<const ReadCredential> credential_read(const DetectionInput &in, const std::string &id);
 
-  // Contexts are their own keys (credential id, path, variable): a separate key string cost as much as the context.
-  struct ContextKey {
-    std::string_view id, path, env;
+  // Credentials read are their own keys (id, where, from_env): a separate key string cost as much as the entry.
+  struct ReadKey {
+    std::string_view id, where;
+    bool from_env;
   };
-  struct ContextHash {
+  struct ReadHash {
     using is_transparent = void;
-    size_t operator()(const ContextKey &k) const;
-    size_t operator()(const std::shared_ptr<const CredentialContext> &c) const {
-      return (*this)(ContextKey{c->id, c->path, c->env});
+    size_t operator()(const ReadKey &k) const;
+    size_t operator()(const std::shared_ptr<const ReadCredential> &c) const {
+      return (*this)(ReadKey{c->id, c->where, c->from_env});
     }
   };
-  struct ContextEqual {
+  struct ReadEqual {
     using is_transparent = void;
-    static ContextKey key(const ContextKey &k) { return k; }
-    static ContextKey key(const std::shared_ptr<const CredentialContext> &c) { return {c->id, c->path, c->env}; }
+    static ReadKey key(const ReadKey &k) { return k; }
+    static ReadKey key(const std::shared_ptr<const ReadCredential> &c) { return {c->id, c->where, c->from_env}; }
     template <class A, class B>
     bool operator()(const A &a, const B &b) const {
-      ContextKey x = key(a), y = key(b);
-      return x.id == y.id && x.path == y.path && x.env == y.env;
+      ReadKey x = key(a), y = key(b);
+      return x.id == y.id && x.where == y.where && x.from_env == y.from_env;
     }
   };
 
@@ -85,9 +95,12 @@ class ExfilChainDetector final : public Detector {
                                          const std::vector<ProcessChainEntry> &chain);
 
   ExfilChainOptions options_;
-  std::unordered_map<std::string, std::deque<SecretRead>> reads_;  // by identity, oldest first
+  // By identity, oldest first. A vector, not a deque: an identity keeps a few reads, and a deque's first block
+  // alone is half a kilobyte.
+  std::unordered_map<std::string, std::vector<SecretRead>> reads_;
   // Dropped with their reads.
-  std::unordered_set<std::shared_ptr<const CredentialContext>, ContextHash, ContextEqual> contexts_;
+  std::unordered_set<std::shared_ptr<const ReadCredential>, ReadHash, ReadEqual> credentials_;
+  std::set<std::string, std::less<>> kinds_;  // ReadCredential::kind views these; a handful, never dropped
 };
 
 }  // namespace credwatch
