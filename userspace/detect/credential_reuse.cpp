@@ -77,7 +77,10 @@ const CredentialSharing::Users &CredentialSharing::record(const std::string &cre
                                                           std::string namespace_, WallNs time, int64_t event_id) {
   Group &group = users_[credential_id];
   if (time >= group.prune_at_ns) prune(group, time);
-  Use &use = group.users[identity];
+  auto at = std::lower_bound(group.users.begin(), group.users.end(), identity,
+                             [](const auto &user, const std::string &id) { return user.first < id; });
+  if (at == group.users.end() || at->first != identity) at = group.users.insert(at, {identity, Use{}});
+  Use &use = at->second;
   use.last_seen_ns = std::max(use.last_seen_ns, time);
   use.namespace_ = std::move(namespace_);
   if (event_id != 0) use.event_id = event_id;
@@ -89,6 +92,7 @@ const CredentialSharing::Users &CredentialSharing::record(const std::string &cre
 
 void CredentialSharing::prune(Group &group, WallNs now) {
   std::erase_if(group.users, [&](const auto &kv) { return now - kv.second.last_seen_ns >= window_ns_; });
+  if (group.users.capacity() > 2 * group.users.size() + 8) group.users.shrink_to_fit();  // a crowd left
   WallNs oldest = now;
   for (const auto &[identity, use] : group.users) oldest = std::min(oldest, use.last_seen_ns);
   group.prune_at_ns = oldest + window_ns_;
@@ -103,7 +107,7 @@ void CredentialSharing::expire(WallNs now) {
 
 void CredentialSharing::forget(std::string_view identity) {
   for (auto it = users_.begin(); it != users_.end();) {
-    it->second.users.erase(std::string(identity));
+    std::erase_if(it->second.users, [&](const auto &user) { return user.first == identity; });
     it = it->second.users.empty() ? users_.erase(it) : std::next(it);
   }
 }
@@ -140,8 +144,8 @@ void SharedCredentialDetector::observe(const DetectionInput &in, std::vector<Ale
                 format_duration(window_ns_) + ": " + join(listed, users.size());
     a.details = {{"identities", listed}, {"identity_count", users.size()}, {"window_ns", window_ns_}};
     nlohmann::json namespaces = nlohmann::json::object();
-    for (const auto &identity : listed)
-      if (const auto &ns = users.at(identity).namespace_; !ns.empty()) namespaces[identity] = ns;
+    for (size_t i = 0; i < listed.size(); ++i)  // listed holds the first of them
+      if (const auto &[identity, use] = users[i]; !use.namespace_.empty()) namespaces[identity] = use.namespace_;
     if (!namespaces.empty()) a.details["namespaces"] = std::move(namespaces);
     // The finding is about the credential, not one identity: every identity's use folds into one alert.
     a.dedup_key = make_dedup_key(rule(), "", id);
