@@ -5,6 +5,7 @@
 
 #include "credentials/credential_fingerprint.h"
 #include "credentials/env_secret_names.h"
+#include "model/credential_id.h"
 
 namespace credwatch {
 
@@ -29,19 +30,6 @@ std::vector<std::string> split_ids(std::string_view joined) {
   return ids;
 }
 
-// "cw_" and 16 hex digits (credential_fingerprint's ids) as the number the digits spell; nullopt for anything else.
-std::optional<uint64_t> id_number(std::string_view id) {
-  constexpr std::string_view kPrefix = "cw_";
-  if (id.size() != kPrefix.size() + 16 || !id.starts_with(kPrefix)) return std::nullopt;
-  uint64_t n = 0;
-  for (char c : id.substr(kPrefix.size())) {
-    int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-    if (digit < 0) return std::nullopt;
-    n = n << 4 | static_cast<uint64_t>(digit);
-  }
-  return n;
-}
-
 }  // namespace
 
 std::string join_ids(const std::vector<std::string> &ids) {
@@ -60,7 +48,7 @@ std::string CredentialInventory::record(std::vector<ExtractedCredential> &creds,
   for (auto &c : creds) {
     CredentialFingerprint fp = fingerprint_credential(key_, c.value.view());
     c.value.clear();
-    auto number = id_number(fp.id);
+    auto number = credential_id_number(fp.id);
     if (fp.empty() || !number) continue;
     if (std::find(ids.begin(), ids.end(), fp.id) != ids.end()) continue;
     ids.push_back(fp.id);
@@ -82,6 +70,7 @@ std::string CredentialInventory::record(std::vector<ExtractedCredential> &creds,
       description = {*kinds_.insert(kind).first, r.descriptor->expires_ns(), r.descriptor};
     } else if (!(r.descriptor = description.resident.lock())) {
       r.descriptor = CredentialDescriptor::from(c.descriptor);
+      description.resident = r.descriptor;  // in case the first row was lost with a failed batch
     }
     r.seen_ns = now;
     r.origin = source.origin;
@@ -106,13 +95,13 @@ std::string CredentialInventory::record(std::vector<ExtractedCredential> &creds,
 }
 
 const CredentialInventory::Description *CredentialInventory::describe(std::string_view id) const {
-  auto number = id_number(id);
+  auto number = credential_id_number(id);
   auto it = number ? known_.find(*number) : known_.end();
   return it == known_.end() ? nullptr : &it->second.description;
 }
 
 std::shared_ptr<const CredentialDescriptor> CredentialInventory::descriptor(const std::string &id) const {
-  auto number = id_number(id);
+  auto number = credential_id_number(id);
   auto it = number ? known_.find(*number) : known_.end();
   if (it == known_.end()) return CredentialDescriptor::empty();
   if (auto resident = it->second.description.resident.lock()) return resident;

@@ -130,8 +130,8 @@ class CredentialInventory {
   };
   std::map<SourceKey, std::string> sources_;  // what each source held last, joined
   std::set<std::string, std::less<>> kinds_;  // Description::kind views these: declared before known_, never cleared
-  // By credential id, as the number its 16 hex digits spell (id_number): 90,000 credentials took 6 MB more with
-  // the id strings as keys.
+  // By credential id, as the number its hex digits spell (model/credential_id.h): 90,000 credentials took 6 MB more
+  // with the id strings as keys.
   std::unordered_map<uint64_t, Known> known_;
   DescriptorLoader loader_;
 };

@@ -20,6 +20,33 @@ bool add_bounded(SortedStrings &set, std::string value, size_t cap, bool &trunca
   return set.insert(std::move(value)).second;
 }
 
+bool add_bounded(CredentialIdSet &set, std::string_view id, size_t cap, bool &truncated) {
+  if (set.size() >= cap) {
+    if (!set.contains(id)) truncated = true;
+    return false;
+  }
+  return set.insert(id);
+}
+
+bool read_id_set(const nlohmann::json &j, const char *field, CredentialIdSet &out, std::string *error) {
+  if (!j.contains(field)) return true;  // an empty set may be left out
+  const auto &list = j.at(field);
+  if (!list.is_array()) {
+    *error = std::string("'") + field + "' must be an array of credential ids";
+    return false;
+  }
+  for (const auto &item : list) {
+    if (!item.is_string() || !credential_id_number(item.get_ref<const std::string &>())) {
+      *error = std::string("'") + field + "' holds " + (item.is_string() ? "'" + item.get<std::string>() + "'" : item.dump()) +
+               ", which is not a credential id (cw_ and 16 lower-case hex digits)";
+      return false;
+    }
+    out.insert(item.get_ref<const std::string &>());
+  }
+  out.shrink_to_fit();  // a loaded baseline is read, not grown
+  return true;
+}
+
 bool read_string_set(const nlohmann::json &j, const char *field, SortedStrings &out, std::string *error) {
   if (!j.contains(field)) return true;  // an empty set may be left out
   const auto &list = j.at(field);
@@ -97,7 +124,7 @@ std::optional<IdentityBaseline> IdentityBaseline::from_json(const nlohmann::json
   std::string why;
   if (!read_int(j, "started_ns", b.started_ns, &why) || !read_int(j, "window_ns", b.window_ns, &why)) return fail(why);
   if (b.window_ns < 0) return fail("'window_ns' must not be negative");
-  if (!read_string_set(j, "credentials", b.credentials, &why) ||
+  if (!read_id_set(j, "credentials", b.credentials, &why) ||
       !read_string_set(j, "credential_sources", b.credential_sources, &why) ||
       !read_string_set(j, "destinations", b.destinations, &why) ||
       !read_string_set(j, "executables", b.executables, &why))
@@ -123,7 +150,7 @@ const IdentityBaseline &Baselines::observe(const Event &event, std::optional<int
 
   if (is_credential_use(event))
     for (auto &id : split_credential_ids(event.credential))
-      add_bounded(b.credentials, std::move(id), max_entries_, b.truncated);
+      add_bounded(b.credentials, id, max_entries_, b.truncated);
   if (auto source = credential_source(event))
     add_bounded(b.credential_sources, std::move(*source), max_entries_, b.truncated);
   if (auto dest = connect_destination(event)) add_bounded(b.destinations, std::move(*dest), max_entries_, b.truncated);

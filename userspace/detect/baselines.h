@@ -12,6 +12,7 @@
 #include "common/sorted_strings.h"
 #include "common/string_map.h"
 #include "common/time.h"
+#include "model/credential_id.h"
 #include "model/event.h"
 
 namespace credwatch {
@@ -29,7 +30,7 @@ struct IdentityBaseline {
   std::string identity;
   WallNs started_ns = 0;  // the identity's first event
   int64_t window_ns = kDefaultLearningWindowNs;
-  SortedStrings credentials;  // credential ids
+  CredentialIdSet credentials;  // as numbers: 8 bytes each
   // Where those credentials came from ("file:/var/run/secrets/.../token", "env:STRIPE_KEY"): a new id at a known
   // source is a rotation (Kubernetes rotates service-account tokens hourly), not a new credential.
   SortedStrings credential_sources;

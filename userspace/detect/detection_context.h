@@ -23,7 +23,8 @@ struct CredentialContext {
   std::string env;                                       // environment credentials: the variable's name
   // Non-secret identifiers (key id, jti, exp, ...), shared rather than copied. Never null. The agent leaves it
   // empty: it keeps descriptors in the store, not in memory, and the engine's describer completes the alerts that
-  // are raised (DetectionEngine::set_credential_describer).
+  // are raised (DetectionEngine::set_credential_describer). Rules that remember a read for a later alert (the exfil
+  // chain) keep no descriptor either: their alerts get one only from the describer.
   std::shared_ptr<const CredentialDescriptor> descriptor = CredentialDescriptor::empty();
   // When the credential expires, as the inventory knows it without its descriptor; unset: the descriptor's.
   std::optional<WallNs> expires_ns;

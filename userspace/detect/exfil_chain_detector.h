@@ -48,8 +48,8 @@ class ExfilChainDetector final : public Detector {
     std::string name;
     std::vector<ProcessKey> lineage;  // the reader's chain, entrypoint first
   };
-  // What a read keeps of its credential, one copy shared by every read of it: enough to name it in an alert (whose
-  // descriptor the engine's describer adds), a third of a full CredentialContext.
+  // What a read keeps of its credential, one copy shared by every read of it: enough to name it in an alert, a third
+  // of a full CredentialContext. Not the descriptor: the engine's describer adds it to the alert.
   struct ReadCredential {
     std::string id;
     std::string_view kind;  // interned in kinds_
@@ -95,12 +95,12 @@ class ExfilChainDetector final : public Detector {
                                          const std::vector<ProcessChainEntry> &chain);
 
   ExfilChainOptions options_;
+  std::set<std::string, std::less<>> kinds_;  // ReadCredential::kind views these: declared first, never cleared
   // By identity, oldest first. A vector, not a deque: an identity keeps a few reads, and a deque's first block
   // alone is half a kilobyte.
   std::unordered_map<std::string, std::vector<SecretRead>> reads_;
   // Dropped with their reads.
   std::unordered_set<std::shared_ptr<const ReadCredential>, ReadHash, ReadEqual> credentials_;
-  std::set<std::string, std::less<>> kinds_;  // ReadCredential::kind views these; a handful, never dropped
 };
 
 }  // namespace credwatch

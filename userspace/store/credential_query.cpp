@@ -276,17 +276,29 @@ std::string summarize_descriptor(const nlohmann::json &d) {
 
 std::shared_ptr<const CredentialDescriptor> StoredDescriptors::operator()(const std::string &id) {
   static auto log = component_logger("store");
+  auto now = std::chrono::steady_clock::now();
+  if (failing_ && now < retry_at_) return nullptr;  // an alert goes without, rather than wait on a broken store
   try {
-    if (!db_) db_ = std::make_unique<Database>(Database::open_existing(path_));
-    auto select = db_->prepare("SELECT descriptor FROM credentials WHERE id = ?");
-    select.bind(1, id);
+    if (!db_) {
+      db_ = std::make_unique<Database>(Database::open_reader(path_));
+      select_.emplace(db_->prepare("SELECT descriptor FROM credentials WHERE id = ?"));
+    }
+    select_->reset();
+    select_->bind(1, id);
+    bool found = select_->step();
+    std::shared_ptr<const CredentialDescriptor> descriptor =
+        found ? CredentialDescriptor::from(nlohmann::json::parse(select_->text(0), nullptr, false)) : nullptr;
+    select_->reset();  // ends the read transaction, so the WAL can be checkpointed past it
     failing_ = false;
-    if (!select.step()) return nullptr;
-    return CredentialDescriptor::from(nlohmann::json::parse(select.text(0), nullptr, false));
+    return descriptor;
   } catch (const std::exception &e) {
-    if (!failing_) log->warn("credential descriptors cannot be read from {}; alerts go without them: {}", path_, e.what());
+    if (!failing_)
+      log->warn("credential descriptors cannot be read from {} (alerts go without them; retrying in {} s): {}", path_,
+                std::chrono::duration_cast<std::chrono::seconds>(retry_after_).count(), e.what());
     failing_ = true;
-    db_.reset();  // opened again on the next call
+    retry_at_ = now + retry_after_;
+    select_.reset();
+    db_.reset();
     return nullptr;
   }
 }

@@ -1,6 +1,7 @@
 // Reading the credential inventory back for the CLI: fingerprints, descriptors, sources, users, rotations.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -66,17 +67,23 @@ nlohmann::json credential_to_json(const StoredCredential &c, WallNs now);
 // One short line of the descriptor's most useful identifiers ("key AKIA...; profile default", "sub=...").
 std::string summarize_descriptor(const nlohmann::json &descriptor);
 
-// Stored credentials' descriptors, read on a connection of its own, opened on first use: the agent keeps a
-// descriptor in memory only until its row is written, and reads it back when an alert names the credential.
+// Stored credentials' descriptors, read on a read-only connection of its own (opened on first use): the agent keeps
+// a descriptor in memory only until its row is written, and reads it back when an alert names the credential.
 class StoredDescriptors {
  public:
-  explicit StoredDescriptors(std::string path) : path_(std::move(path)) {}
-  // nullptr when the store has no row for the id, or cannot be read (logged, once per failure streak).
+  using Duration = std::chrono::steady_clock::duration;
+  // retry_after: how long lookups give nothing after the store could not be read, before it is opened again.
+  explicit StoredDescriptors(std::string path, Duration retry_after = std::chrono::seconds(10))
+      : path_(std::move(path)), retry_after_(retry_after) {}
+  // nullptr when the store has no committed row for the id, or cannot be read (logged once per failure streak).
   std::shared_ptr<const CredentialDescriptor> operator()(const std::string &id);
 
  private:
   std::string path_;
+  Duration retry_after_;
   std::unique_ptr<Database> db_;
+  std::optional<Statement> select_;  // declared after db_: finalized before it closes
+  std::chrono::steady_clock::time_point retry_at_{};
   bool failing_ = false;
 };
 

@@ -187,6 +187,16 @@ Database Database::open_existing(const std::string &path) {
   return db;
 }
 
+Database Database::open_reader(const std::string &path) {
+  struct stat st{};
+  if (stat(path.c_str(), &st) != 0) throw StoreError("no database at " + path + " (" + strerror(errno) + ")");
+  Database db(open_handle(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX), path);
+  // WAL readers do not wait for the writer; this covers a checkpoint's brief lock.
+  sqlite3_busy_timeout(db.db_, 250);
+  db.exec("PRAGMA cache_size=-1024");
+  return db;
+}
+
 Database::Database(Database &&other) noexcept : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)) {}
 
 Database &Database::operator=(Database &&other) noexcept {

@@ -50,6 +50,9 @@ class Database {
   static Database open(const std::string &path);
   // Opens an existing database for queries (and migrates it if the agent has not yet).
   static Database open_existing(const std::string &path);
+  // A read-only connection to a database the agent keeps, never migrated from here, with a 1 MiB page cache and a
+  // short busy timeout: for lookups on a thread that must not wait behind the writer.
+  static Database open_reader(const std::string &path);
 
   Database(Database &&) noexcept;
   Database &operator=(Database &&) noexcept;

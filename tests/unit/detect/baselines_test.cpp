@@ -35,7 +35,7 @@ TEST(Baselines, LearnsDuringTheWindowThenFreezes) {
   ASSERT_NE(ib, nullptr);
   EXPECT_EQ(ib->started_ns, t0);
   EXPECT_EQ(ib->window_ns, 24 * kHour);
-  EXPECT_THAT(ib->credentials, ElementsAre("cw_00000000000000aa"));
+  EXPECT_THAT(ib->credentials.ids(), ElementsAre("cw_00000000000000aa"));
   EXPECT_THAT(ib->credential_sources, ElementsAre("file:/root/.aws/credentials"));
   EXPECT_THAT(ib->destinations, ElementsAre("/run/app.sock", "10.0.0.1:443"));
   EXPECT_THAT(ib->executables, ElementsAre("/usr/bin/curl"));
@@ -114,7 +114,7 @@ TEST(Baselines, JsonRoundTripKeepsEverything) {
   ASSERT_NE(api, nullptr);
   EXPECT_EQ(api->started_ns, 10);
   EXPECT_EQ(api->window_ns, kHour);
-  EXPECT_THAT(api->credentials, ElementsAre("cw_00000000000000aa", "cw_00000000000000ab", "cw_00000000000000ac"));
+  EXPECT_THAT(api->credentials.ids(), ElementsAre("cw_00000000000000aa", "cw_00000000000000ab", "cw_00000000000000ac"));
   EXPECT_THAT(api->credential_sources, ElementsAre("env:STRIPE_KEY", "file:/root/.aws/credentials"));
   EXPECT_THAT(api->destinations, ElementsAre("[::1]:8443"));
   EXPECT_EQ(copy.find(kWorker)->window_ns, 0);
@@ -145,6 +145,13 @@ TEST(Baselines, LoadRejectsBadDocumentsAndKeepsWhatItHad) {
   doc = before;
   doc["baselines"][0].erase("identity");
   EXPECT_EQ(b.load_json(doc), "baselines[0]: 'identity' is missing or not a non-empty string");
+  doc = before;
+  doc["baselines"][0]["credentials"] = {"cw_00000000000000aa", "cw_A"};
+  EXPECT_EQ(b.load_json(doc), "baselines[0]: baseline of " + kApi +
+                                  ": 'credentials' holds 'cw_A', which is not a credential id (cw_ and 16 lower-case "
+                                  "hex digits)");
+  doc["baselines"][0]["credentials"] = {7};
+  EXPECT_THAT(b.load_json(doc), HasSubstr("'credentials' holds 7, which is not a credential id"));
 
   EXPECT_EQ(b.to_json(), before);
 }

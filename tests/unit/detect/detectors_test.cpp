@@ -11,6 +11,7 @@ namespace credwatch {
 namespace {
 
 using namespace credwatch::testing;
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -368,6 +369,26 @@ class ExfilChain : public EngineTest {
   WallNs t0 = 0;
 };
 
+// A read remembers no descriptor: the exfil alert gets its descriptor from the engine's describer, as the agent's do.
+TEST_F(ExfilChain, TheAlertsDescriptorComesFromTheDescriber) {
+  std::vector<std::string> asked;
+  engine->set_credential_describer([&](const std::string &id) {
+    asked.push_back(id);
+    return CredentialDescriptor::from({{"jti", "jti-exfil"}});
+  });
+  WallNs t = clock.now();
+  DetectionContext read_context = chain_of({1, 100});
+  read_context.credentials.push_back({kCredA, "kubernetes_sa_token", kTokenPath, "",
+                                      CredentialDescriptor::from({{"jti", "held-by-the-context"}})});
+  process(read_at(t, 100), read_context);
+  auto u = process_rule(kExfilRule, connect_from(t + 10 * kSec, 100, 1), chain_of({1, 100}));
+  ASSERT_THAT(u, SizeIs(1));
+  EXPECT_EQ(u[0].alert.credential_id, kCredA);
+  EXPECT_EQ(u[0].alert.credential_kind, "kubernetes_sa_token");
+  EXPECT_EQ(u[0].alert.credential_descriptor["jti"], "jti-exfil");
+  EXPECT_THAT(asked, Contains(kCredA));
+}
+
 TEST_F(ExfilChain, ReadThenConnectOutsideTheBaselineFromTheSameProcess) {
   WallNs t = clock.now();
   process(read_at(t, 100), chain_of({1, 100}));
@@ -581,6 +602,25 @@ TEST_F(ExpiredUse, PastExpiryAlertsAndFutureOrMissingDoesNot) {
   EXPECT_THAT(process_rule(kExpiredRule, file_read(kBatch, clock.now(), kTokenPath, kCredA),
                            with_descriptor({{"exp", "soon"}})),
               IsEmpty());
+}
+
+// The agent's contexts carry the inventory's expiry and no descriptor; the describer gives the alert its descriptor.
+TEST_F(ExpiredUse, TheInventorysExpiryIsEnoughAndTheDescriberCompletesTheAlert) {
+  int64_t now_s = clock.now() / kSec;
+  engine->set_credential_describer(
+      [&](const std::string &) { return CredentialDescriptor::from({{"exp", now_s - 7200}, {"kid", "k2"}}); });
+  DetectionContext c;
+  CredentialContext token{kCredA, "kubernetes_sa_token", kTokenPath, "", CredentialDescriptor::empty()};
+  token.expires_ns = (now_s - 7200) * kSec;
+  c.credentials.push_back(token);
+  auto u = process_rule(kExpiredRule, file_read(kApi, clock.now(), kTokenPath, kCredA), c);
+  ASSERT_THAT(u, SizeIs(1));
+  EXPECT_EQ(u[0].alert.details["expired_for_ns"], 7200 * kSec);
+  EXPECT_EQ(u[0].alert.credential_descriptor["kid"], "k2");
+
+  c.credentials[0].expires_ns = (now_s + 60) * kSec;  // the inventory's word wins over a descriptor's
+  c.credentials[0].descriptor = CredentialDescriptor::from({{"exp", now_s - 7200}});
+  EXPECT_THAT(process_rule(kExpiredRule, file_read(kWorker, clock.now(), kTokenPath, kCredA), c), IsEmpty());
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <thread>
@@ -356,10 +357,36 @@ TEST_F(StoreTest, ACredentialsDescriptorIsHeldUntilItsRowCommitsAndThenReadBack)
   EXPECT_EQ(read_back->expires_ns(), std::optional<WallNs>(1900000000LL * 1'000'000'000));
   EXPECT_EQ(stored("cw_00000000000000bb"), nullptr);
 
-  // A store that cannot be opened gives nothing, and the next call tries again.
-  StoredDescriptors missing((dir / "none" / "credwatch.db").string());
-  EXPECT_EQ(missing("cw_00000000000000aa"), nullptr);
-  EXPECT_EQ(missing("cw_00000000000000aa"), nullptr);
+  // Rows of a transaction still open are not seen, and the lookup does not wait for it.
+  {
+    auto other = Database::open(path);
+    other.exec("BEGIN IMMEDIATE");
+    other.exec("INSERT INTO credentials(id, digest, kind, descriptor, first_seen_ns, last_used_ns) "
+               "VALUES ('cw_00000000000000cc', 'd', 'k', '{\"jti\":\"pending\"}', 1, 1)");
+    auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(stored("cw_00000000000000cc"), nullptr);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+    other.exec("COMMIT");
+  }
+  ASSERT_NE(stored("cw_00000000000000cc"), nullptr);
+  EXPECT_EQ(stored("cw_00000000000000cc")->json()["jti"], "pending");
+}
+
+// A store that cannot be read gives nothing until retry_after has passed, then is opened again.
+TEST_F(StoreTest, StoredDescriptorsRetryAStoreThatCouldNotBeOpened) {
+  StoredDescriptors later(path, std::chrono::hours(1));
+  StoredDescriptors soon(path, std::chrono::seconds(0));
+  EXPECT_EQ(later("cw_00000000000000aa"), nullptr);  // no database yet
+  EXPECT_EQ(soon("cw_00000000000000aa"), nullptr);
+  {
+    auto db = Database::open(path);
+    db.exec("INSERT INTO credentials(id, digest, kind, descriptor, first_seen_ns, last_used_ns) "
+            "VALUES ('cw_00000000000000aa', 'd', 'k', '{\"kid\":\"k\"}', 1, 1)");
+  }
+  EXPECT_EQ(later("cw_00000000000000aa"), nullptr);  // still backing off
+  auto found = soon("cw_00000000000000aa");
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(found->json()["kid"], "k");
 }
 
 // Repeats folded into a stored event: counted on its row, and as uses of its credentials and accesses of its
