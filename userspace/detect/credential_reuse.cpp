@@ -5,6 +5,7 @@
 
 #include "common/glob.h"
 #include "detect/event_facts.h"
+#include "model/credential_id.h"
 
 namespace credwatch {
 
@@ -73,9 +74,12 @@ std::string validate(const CredentialReuseOptions &options) {
   return {};
 }
 
-const CredentialSharing::Users &CredentialSharing::record(const std::string &credential_id, const std::string &identity,
+const CredentialSharing::Users &CredentialSharing::record(std::string_view credential_id, const std::string &identity,
                                                           std::string namespace_, WallNs time, int64_t event_id) {
-  Group &group = users_[credential_id];
+  static const Users kNone;
+  auto number = credential_id_number(credential_id);
+  if (!number) return kNone;
+  Group &group = users_[*number];
   if (time >= group.prune_at_ns) prune(group, time);
   auto at = std::lower_bound(group.users.begin(), group.users.end(), identity,
                              [](const auto &user, const std::string &id) { return user.first < id; });

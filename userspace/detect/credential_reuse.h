@@ -37,8 +37,9 @@ class CredentialSharing {
   using Users = std::vector<std::pair<std::string, Use>>;
 
   explicit CredentialSharing(int64_t window_ns) : window_ns_(window_ns) {}
-  // Records one use and returns the identities that used the credential within the window up to `time`.
-  const Users &record(const std::string &credential_id, const std::string &identity, std::string namespace_,
+  // Records one use and returns the identities that used the credential within the window up to `time`. An id not
+  // shaped like the inventory's ("cw_" and 16 hex digits) has no users.
+  const Users &record(std::string_view credential_id, const std::string &identity, std::string namespace_,
                       WallNs time, int64_t event_id);
   void expire(WallNs now);
   void forget(std::string_view identity);
@@ -55,7 +56,7 @@ class CredentialSharing {
   void prune(Group &group, WallNs now);
 
   int64_t window_ns_;
-  std::unordered_map<std::string, Group> users_;
+  std::unordered_map<uint64_t, Group> users_;  // by credential id, as its number (model/credential_id.h)
 };
 
 // What a reuse rule last reported for a credential: raise again only when the group grows or the window passed.

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "detect/event_facts.h"
+#include "model/credential_id.h"
 
 namespace credwatch {
 
@@ -45,12 +46,13 @@ std::optional<ExfilChainDetector::Relation> ExfilChainDetector::related(const Se
 
 size_t ExfilChainDetector::ReadHash::operator()(const ReadKey &k) const {
   std::hash<std::string_view> h;
-  return h(k.id) ^ (h(k.where) * 31) ^ static_cast<size_t>(k.from_env);
+  return std::hash<uint64_t>()(k.id) ^ (h(k.where) * 31) ^ static_cast<size_t>(k.from_env) ^
+         (static_cast<size_t>(k.has_id) << 1);
 }
 
 CredentialContext ExfilChainDetector::ReadCredential::context() const {
   CredentialContext c;
-  c.id = id;
+  if (has_id) c.id = credential_id_text(id);
   c.kind = std::string(kind);
   (from_env ? c.env : c.path) = where;
   return c;
@@ -60,18 +62,26 @@ std::shared_ptr<const ExfilChainDetector::ReadCredential> ExfilChainDetector::cr
     const DetectionInput &in, const std::string &id) {
   // The same path or variable credential_of() takes from the event, so a repeat read finds its entry without
   // building a context.
-  ReadKey key{id, {}, false};
-  if (const auto *open = std::get_if<FileOpenDetails>(&in.event.details))
+  auto number = credential_id_number(id);
+  if (!number && !id.empty()) return nullptr;
+  ReadKey key{number.value_or(0), number.has_value(), {}, false};
+  if (const auto *open = std::get_if<FileOpenDetails>(&in.event.details)) {
     key.where = !open->path.empty() ? open->path : open->requested;
-  else if (const auto *env = std::get_if<EnvExecDetails>(&in.event.details)) key = {id, env->name, true};
-  else if (const auto *read = std::get_if<EnvReadDetails>(&in.event.details)) key = {id, read->name, true};
+  } else if (const auto *env = std::get_if<EnvExecDetails>(&in.event.details)) {
+    key.where = env->name;
+    key.from_env = true;
+  } else if (const auto *read = std::get_if<EnvReadDetails>(&in.event.details)) {
+    key.where = read->name;
+    key.from_env = true;
+  }
   if (auto it = credentials_.find(key); it != credentials_.end()) return *it;
   // Keyed by its own fields: equal to `key` for contexts built by the detection stage; another path would only make
   // later lookups miss and rebuild it, never hold two copies.
   CredentialContext c = credential_of(in, id);
   auto read = std::make_shared<ReadCredential>();
   read->from_env = c.path.empty() && !c.env.empty();
-  read->id = std::move(c.id);
+  read->id = key.id;
+  read->has_id = key.has_id;
   read->kind = *kinds_.insert(std::move(c.kind)).first;
   read->where = std::move(read->from_env ? c.env : c.path);
   return *credentials_.insert(std::move(read)).first;
@@ -107,6 +117,7 @@ void ExfilChainDetector::observe(const DetectionInput &in, std::vector<Alert> &o
     std::shared_ptr<const Reader> reader = reader_of(in, reads);
     for (const auto &id : ids) {
       auto credential = credential_read(in, id);
+      if (!credential) continue;
       // Only the latest read of a credential by a process can be cited (alerts take the latest related read),
       // so a process reading its token again replaces its earlier read.
       for (auto it = reads.begin(); it != reads.end(); ++it) {
@@ -140,7 +151,7 @@ void ExfilChainDetector::observe(const DetectionInput &in, std::vector<Alert> &o
     if (in.time < r.time_ns || in.time - r.time_ns > options_.window_ns) continue;
     auto relation = related(r, e, in.context.process_chain);
     if (!relation) continue;
-    std::string key = r.credential->id.empty() ? r.credential->where : r.credential->id;
+    std::string key = r.credential->has_id ? credential_id_text(r.credential->id) : r.credential->where;
     latest[key] = {&r, *relation};
   }
   const auto &c = std::get<ConnectDetails>(e.details);

@@ -51,7 +51,8 @@ class ExfilChainDetector final : public Detector {
   // What a read keeps of its credential, one copy shared by every read of it: enough to name it in an alert, a third
   // of a full CredentialContext. Not the descriptor: the engine's describer adds it to the alert.
   struct ReadCredential {
-    std::string id;
+    uint64_t id = 0;        // the credential id's number (model/credential_id.h), when has_id
+    bool has_id = false;    // false: a catalogued secret the inventory could not fingerprint
     std::string_view kind;  // interned in kinds_
     std::string where;      // the path, or the variable's name
     bool from_env = false;
@@ -65,29 +66,34 @@ class ExfilChainDetector final : public Detector {
   };
   // The reader of this event: the one its identity's latest reads already share when it is the same process.
   static std::shared_ptr<const Reader> reader_of(const DetectionInput &in, const std::vector<SecretRead> &reads);
-  // The credential as read at a path or variable, one copy for all its reads.
+  // The credential as read at a path or variable, one copy for all its reads; nullptr for an id not shaped like the
+  // inventory's.
   std::shared_ptr<const ReadCredential> credential_read(const DetectionInput &in, const std::string &id);
 
   // Credentials read are their own keys (id, where, from_env): a separate key string cost as much as the entry.
   struct ReadKey {
-    std::string_view id, where;
+    uint64_t id;
+    bool has_id;
+    std::string_view where;
     bool from_env;
   };
   struct ReadHash {
     using is_transparent = void;
     size_t operator()(const ReadKey &k) const;
     size_t operator()(const std::shared_ptr<const ReadCredential> &c) const {
-      return (*this)(ReadKey{c->id, c->where, c->from_env});
+      return (*this)(ReadKey{c->id, c->has_id, c->where, c->from_env});
     }
   };
   struct ReadEqual {
     using is_transparent = void;
     static ReadKey key(const ReadKey &k) { return k; }
-    static ReadKey key(const std::shared_ptr<const ReadCredential> &c) { return {c->id, c->where, c->from_env}; }
+    static ReadKey key(const std::shared_ptr<const ReadCredential> &c) {
+      return {c->id, c->has_id, c->where, c->from_env};
+    }
     template <class A, class B>
     bool operator()(const A &a, const B &b) const {
       ReadKey x = key(a), y = key(b);
-      return x.id == y.id && x.where == y.where && x.from_env == y.from_env;
+      return x.id == y.id && x.has_id == y.has_id && x.where == y.where && x.from_env == y.from_env;
     }
   };
 

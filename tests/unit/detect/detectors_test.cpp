@@ -215,24 +215,26 @@ TEST_F(ReuseDetectors, AClusterWideGroupIsCountedNotListedInFull) {
 TEST(CredentialSharing, MembersLeaveTheWindowAndRefreshedMembersStay) {
   constexpr int64_t kWindow = 100;
   CredentialSharing sharing(kWindow);
-  EXPECT_EQ(sharing.record("cw_a", "a", "", 0, 1).size(), 1u);
-  EXPECT_EQ(sharing.record("cw_a", "b", "", 10, 2).size(), 2u);
-  EXPECT_EQ(sharing.record("cw_a", "a", "", 90, 3).size(), 2u);  // a refreshed
-  auto &at_105 = sharing.record("cw_a", "c", "", 105, 4);       // nobody has left: b is 95 old
+  EXPECT_EQ(sharing.record(kCredA, "a", "", 0, 1).size(), 1u);
+  EXPECT_EQ(sharing.record(kCredA, "b", "", 10, 2).size(), 2u);
+  EXPECT_EQ(sharing.record(kCredA, "a", "", 90, 3).size(), 2u);  // a refreshed
+  auto &at_105 = sharing.record(kCredA, "c", "", 105, 4);       // nobody has left: b is 95 old
   EXPECT_EQ(at_105.size(), 3u);
-  auto &at_110 = sharing.record("cw_a", "c", "", 110, 5);       // b (10) left at 110
+  auto &at_110 = sharing.record(kCredA, "c", "", 110, 5);       // b (10) left at 110
   auto names = [](const CredentialSharing::Users &users) {
     std::vector<std::string> out;
     for (const auto &[identity, use] : users) out.push_back(identity);
     return out;
   };
   EXPECT_THAT(names(at_110), ElementsAre("a", "c"));  // by identity
-  auto &at_200 = sharing.record("cw_a", "d", "", 200, 6);       // a (90) left at 190, c (110) stays
+  auto &at_200 = sharing.record(kCredA, "d", "", 200, 6);       // a (90) left at 190, c (110) stays
   EXPECT_THAT(names(at_200), ElementsAre("c", "d"));
   EXPECT_EQ(at_200[1].second.event_id, 6);
   sharing.forget("c");
-  EXPECT_THAT(names(sharing.record("cw_a", "b", "", 201, 7)), ElementsAre("b", "d"));
+  EXPECT_THAT(names(sharing.record(kCredA, "b", "", 201, 7)), ElementsAre("b", "d"));
   sharing.expire(310);  // d (200) left at 300
+  EXPECT_EQ(sharing.credentials(), 0u);
+  EXPECT_TRUE(sharing.record("cw_a", "a", "", 400, 8).empty());  // not an id the inventory hands out
   EXPECT_EQ(sharing.credentials(), 0u);
 }
 
