@@ -63,14 +63,15 @@ std::string CredentialInventory::record(std::vector<ExtractedCredential> &creds,
     r.expires_ns = claim_time(c.descriptor, "exp");
     r.issued_ns = claim_time(c.descriptor, "iat");
     // A known credential's row keeps its first descriptor: the store never updates it, and a later record carries
-    // the resident one (or, once it is stored, this sighting's, which the store ignores).
+    // the resident one or, once that is stored, this sighting's, which the store ignores. Only when the first row
+    // was lost (a failed batch) does this sighting's become the credential's, written with this record.
     Description &description = known->second.description;
     if (first_sight) {
       r.descriptor = CredentialDescriptor::from(c.descriptor);
       description = {*kinds_.insert(kind).first, r.descriptor->expires_ns(), r.descriptor};
     } else if (!(r.descriptor = description.resident.lock())) {
       r.descriptor = CredentialDescriptor::from(c.descriptor);
-      description.resident = r.descriptor;  // in case the first row was lost with a failed batch
+      if (!r.descriptor->is_empty() && !(loader_ && loader_(fp.id))) description.resident = r.descriptor;
     }
     r.seen_ns = now;
     r.origin = source.origin;

@@ -21,6 +21,7 @@ bool add_bounded(SortedStrings &set, std::string value, size_t cap, bool &trunca
 }
 
 bool add_bounded(CredentialIdSet &set, std::string_view id, size_t cap, bool &truncated) {
+  if (!credential_id_number(id)) return false;  // not an id: never recorded, so it truncates nothing
   if (set.size() >= cap) {
     if (!set.contains(id)) truncated = true;
     return false;

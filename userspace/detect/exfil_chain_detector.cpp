@@ -62,8 +62,8 @@ std::shared_ptr<const ExfilChainDetector::ReadCredential> ExfilChainDetector::cr
     const DetectionInput &in, const std::string &id) {
   // The same path or variable credential_of() takes from the event, so a repeat read finds its entry without
   // building a context.
+  // An id not shaped like the inventory's is read as an unknown one: by where it was read.
   auto number = credential_id_number(id);
-  if (!number && !id.empty()) return nullptr;
   ReadKey key{number.value_or(0), number.has_value(), {}, false};
   if (const auto *open = std::get_if<FileOpenDetails>(&in.event.details)) {
     key.where = !open->path.empty() ? open->path : open->requested;
@@ -117,7 +117,6 @@ void ExfilChainDetector::observe(const DetectionInput &in, std::vector<Alert> &o
     std::shared_ptr<const Reader> reader = reader_of(in, reads);
     for (const auto &id : ids) {
       auto credential = credential_read(in, id);
-      if (!credential) continue;
       // Only the latest read of a credential by a process can be cited (alerts take the latest related read),
       // so a process reading its token again replaces its earlier read.
       for (auto it = reads.begin(); it != reads.end(); ++it) {

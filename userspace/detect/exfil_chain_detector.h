@@ -52,7 +52,7 @@ class ExfilChainDetector final : public Detector {
   // of a full CredentialContext. Not the descriptor: the engine's describer adds it to the alert.
   struct ReadCredential {
     uint64_t id = 0;        // the credential id's number (model/credential_id.h), when has_id
-    bool has_id = false;    // false: a catalogued secret the inventory could not fingerprint
+    bool has_id = false;    // false: a catalogued secret the inventory could not fingerprint (or an id not its)
     std::string_view kind;  // interned in kinds_
     std::string where;      // the path, or the variable's name
     bool from_env = false;
@@ -66,11 +66,11 @@ class ExfilChainDetector final : public Detector {
   };
   // The reader of this event: the one its identity's latest reads already share when it is the same process.
   static std::shared_ptr<const Reader> reader_of(const DetectionInput &in, const std::vector<SecretRead> &reads);
-  // The credential as read at a path or variable, one copy for all its reads; nullptr for an id not shaped like the
-  // inventory's.
+  // The credential as read at a path or variable, one copy for all its reads.
   std::shared_ptr<const ReadCredential> credential_read(const DetectionInput &in, const std::string &id);
 
-  // Credentials read are their own keys (id, where, from_env): a separate key string cost as much as the entry.
+  // Credentials read are their own keys (id, has_id, where, from_env): a separate key string cost as much as the
+  // entry.
   struct ReadKey {
     uint64_t id;
     bool has_id;

@@ -196,6 +196,12 @@ WorkloadIdentity IdentityResolver::container_identity(const CgroupWorkload &w) {
   return id;
 }
 
+std::string_view IdentityResolver::CachedCgroup::path() const {
+  const auto &attributes = shared ? shared->attributes : base.attributes;
+  auto it = attributes.find(std::string(identity_attr::kCgroupPath));
+  return it == attributes.end() ? std::string_view() : std::string_view(it->second);
+}
+
 IdentityResolver::CachedCgroup IdentityResolver::classify(uint64_t cgroup_id) {
   namespace a = identity_attr;
   CachedCgroup entry;
@@ -205,7 +211,6 @@ IdentityResolver::CachedCgroup IdentityResolver::classify(uint64_t cgroup_id) {
     set(entry.base, a::kSource, kSourceUnresolved);
     return entry;
   }
-  entry.path = *path;
   CgroupWorkload w = parse_cgroup_path(*path);
   switch (w.kind) {
     case WorkloadKind::Kubernetes:
@@ -299,7 +304,8 @@ size_t IdentityResolver::sweep() {
   size_t dropped = 0;
   for (auto it = cache_.begin(); it != cache_.end();) {
     const CachedCgroup &e = it->second;
-    if (e.path.empty() || e.provisional || !cgroups_.still_at(it->first, e.path)) {
+    std::string_view path = e.path();
+    if (path.empty() || e.provisional || !cgroups_.still_at(it->first, std::string(path))) {
       it = cache_.erase(it);
       ++dropped;
     } else {

@@ -114,10 +114,11 @@ class IdentityResolver {
 
  private:
   struct CachedCgroup {
-    std::string path;       // empty when the id did not resolve
     WorkloadIdentity base;  // host: complete but for the uid and exe added per call; others: only the kind
     bool provisional = false;
     IdentityRef shared;     // the identity of a workload that is not the host's, shared with callers
+    // The cgroup's path, kept once: in the identity's attributes (empty when the id did not resolve).
+    std::string_view path() const;
   };
 
   CachedCgroup classify(uint64_t cgroup_id);

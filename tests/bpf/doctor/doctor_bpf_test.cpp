@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "doctor/doctor.h"
@@ -145,20 +146,23 @@ TEST_F(DoctorOnThisKernel, BinaryPrintsJsonAndExitsZero) {
   EXPECT_EQ(j["blocking"], nlohmann::json::array());
   EXPECT_EQ(j["checks"].size(), 31u);
   std::map<std::string, int> by_status;
-  std::map<std::string, std::string> status_of;
   for (const auto &c : j["checks"]) {
     for (const char *key : {"id", "area", "name", "status", "detail", "instead", "blocking"})
       EXPECT_TRUE(c.contains(key)) << c.dump();
     ++by_status[c.value("status", "")];
-    status_of[c.value("id", "")] = c.value("status", "");
   }
-  // The summary counts the checks; what falls back here is what ENVIRONMENT.md measured (no kprobes, fentry or
-  // LSM programs), plus bpffs on a machine that has not mounted it (the agent pins nothing).
+  // The summary counts the checks. Only what may be absent without harm falls back (here: kprobes, fentry and LSM
+  // programs, which ENVIRONMENT.md measured as refused, and bpffs on a machine that has not mounted it), each
+  // saying what the agent does instead, and none of them blocks.
   for (const char *status : {"ok", "fallback", "missing", "error"})
     EXPECT_EQ(j["summary"][status], by_status[status]) << status;
-  for (const char *id : {"bpf.kprobes", "bpf.fentry", "bpf.lsm"}) EXPECT_EQ(status_of[id], "fallback") << id;
-  EXPECT_TRUE(status_of["fs.bpffs"] == "ok" || status_of["fs.bpffs"] == "fallback") << status_of["fs.bpffs"];
-  EXPECT_EQ(by_status["fallback"], 3 + (status_of["fs.bpffs"] == "fallback")) << j.dump();
+  const std::set<std::string> may_fall_back = {"fs.bpffs", "bpf.kprobes", "bpf.fentry", "bpf.lsm"};
+  for (const auto &c : j["checks"]) {
+    if (c.value("status", "") != "fallback") continue;
+    EXPECT_TRUE(may_fall_back.count(c.value("id", ""))) << c.dump();
+    EXPECT_FALSE(c.value("instead", "").empty()) << c.dump();
+    EXPECT_EQ(c.value("blocking", true), false) << c.dump();
+  }
 
   // Not root (nobody): nothing loads, and the exit code says so.
   std::string as_nobody = "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all " +

@@ -216,12 +216,32 @@ TEST_F(CredentialInventoryTest, ADescriptorComesFromTheLoaderOnceNoRecordHoldsIt
   EXPECT_TRUE(inventory_.descriptor("cw_0000000000000000")->is_empty());  // unknown: the loader is not asked
   EXPECT_EQ(asked, std::vector<std::string>{id});
 
-  // The same credential at a second path: its record carries a descriptor again, which is resident while held.
+  // The same credential at a second path: its record carries this sighting's descriptor, which the store ignores
+  // (its row exists, the loader says), so the credential's stays the stored one.
   reader_.put(3, 300, testing::sa_token(), 8'000);
   InventoryUpdates again;
   EXPECT_EQ(open(at("/other/token", 3, 300), "kubernetes_sa_token", kT0 + 1, again), id);
   ASSERT_EQ(again.records.size(), 1u);
   EXPECT_EQ(again.records[0].descriptor->text(), text);
+  EXPECT_TRUE(inventory_.describe(id)->resident.expired());
+  asked.clear();
+  EXPECT_EQ(inventory_.descriptor(id)->text(), text);
+  EXPECT_EQ(asked, (std::vector<std::string>{id}));
+
+  // A store that lost the row (a failed batch): the next sighting's descriptor becomes the credential's, resident
+  // while its record waits to be written, without asking the store again.
+  inventory_.set_descriptor_loader([&](const std::string &wanted) -> std::shared_ptr<const CredentialDescriptor> {
+    asked.push_back(wanted);
+    return nullptr;
+  });
+  reader_.put(4, 400, testing::sa_token(), 9'000);
+  InventoryUpdates lost;
+  EXPECT_EQ(open(at("/third/token", 4, 400), "kubernetes_sa_token", kT0 + 2, lost), id);
+  ASSERT_EQ(lost.records.size(), 1u);
+  EXPECT_EQ(inventory_.describe(id)->resident.lock().get(), lost.records[0].descriptor.get());
+  asked.clear();
+  EXPECT_EQ(inventory_.descriptor(id)->text(), text);
+  EXPECT_TRUE(asked.empty());
 }
 
 TEST_F(CredentialInventoryTest, KnownFileIsStattedOnlyAfterRecheckAndReadOnlyWhenChanged) {

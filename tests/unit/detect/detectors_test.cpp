@@ -391,6 +391,37 @@ TEST_F(ExfilChain, TheAlertsDescriptorComesFromTheDescriber) {
   EXPECT_THAT(asked, Contains(kCredA));
 }
 
+// A secret the inventory could not fingerprint (no id) is cited by its path, and an id of all zeros at the same path
+// is another credential; an id not shaped like the inventory's counts as unknown, by its path.
+TEST_F(ExfilChain, ReadsWithoutAnIdAreCitedByTheirPath) {
+  WallNs t = clock.now();
+  const std::string kZero = "cw_0000000000000000";
+  process(file_read(kApi, t, kTokenPath, "", "kubernetes_sa_token", 100, 11), chain_of({1, 100}));
+  process(file_read(kApi, t + kSec, kTokenPath, kZero, "kubernetes_sa_token", 100, 13), chain_of({1, 100}));
+  auto u = process_rule(kExfilRule, connect_from(t + 10 * kSec, 100, 1), chain_of({1, 100}));
+  ASSERT_THAT(u, SizeIs(2));
+  std::vector<std::string> keys, ids;
+  for (const auto &update : u) {
+    keys.push_back(update.alert.dedup_key);
+    ids.push_back(update.alert.credential_id);
+  }
+  std::string prefix = std::string(kExfilRule) + "|" + kApi + "|";
+  EXPECT_THAT(keys, ::testing::UnorderedElementsAre(prefix + kTokenPath + "|203.0.113.9:443",
+                                                      prefix + kZero + "|203.0.113.9:443"));
+  EXPECT_THAT(ids, ::testing::UnorderedElementsAre("", kZero));
+
+  const std::string kOther = "/var/run/secrets/other/token";
+  process(connect_to(kWorker, t0, "10.0.0.1", 443));  // the worker's baseline, learned by now
+  process(file_read(kWorker, t, kOther, "cw_not-an-id", "kubernetes_sa_token", 100, 21), chain_of({1, 100}));
+  auto w = process_rule(kExfilRule, [&] {
+    Event e = connect_to(kWorker, t + 10 * kSec, "203.0.113.9", 443, 100, 22);
+    e.process.ppid = 1;
+    return e;
+  }(), chain_of({1, 100}));
+  ASSERT_THAT(w, SizeIs(1));
+  EXPECT_EQ(w[0].alert.dedup_key, std::string(kExfilRule) + "|" + kWorker + "|" + kOther + "|203.0.113.9:443");
+}
+
 TEST_F(ExfilChain, ReadThenConnectOutsideTheBaselineFromTheSameProcess) {
   WallNs t = clock.now();
   process(read_at(t, 100), chain_of({1, 100}));
