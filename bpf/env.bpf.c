@@ -8,7 +8,6 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 cw_env_max_chunks = 8;
 
 struct cw_env_walk {
-	struct task_struct *task;
 	unsigned long start;
 	__u32 total;
 };
@@ -31,7 +30,8 @@ static long cw_env_chunk_step(__u32 index, void *ctx)
 	rec = cw_reserve(CW_PROG_ENV_EXEC, sizeof(*rec));
 	if (!rec)
 		return 1; /* counted as lost; userspace sees the gap in offsets */
-	cw_fill_header(&rec->hdr, w->task, CW_REC_ENV_CHUNK, sizeof(*rec));
+	/* The exec'ing task is the current one (sched_process_exec runs in it). */
+	cw_fill_header(&rec->hdr, bpf_get_current_task_btf(), CW_REC_ENV_CHUNK, sizeof(*rec));
 	rec->offset = offset;
 	rec->total_len = total;
 	rec->index = index;
@@ -52,7 +52,7 @@ static long cw_env_chunk_step(__u32 index, void *ctx)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(cw_env_exec, struct task_struct *task)
 {
-	struct cw_env_walk w = {.task = task};
+	struct cw_env_walk w = {};
 	struct mm_struct *mm;
 
 	if (cw_env_max_chunks == 0 || cw_is_agent())
