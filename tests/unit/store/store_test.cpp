@@ -50,6 +50,18 @@ class StoreTest : public ::testing::Test {
     return ev;
   }
 
+  // A service-account token first seen at /token (time 1000), as the inventory records it.
+  static CredentialRecord token_record() {
+    CredentialRecord cred;
+    cred.id = "cw_00000000000000aa";
+    cred.digest = std::string(64, 'a');
+    cred.kind = "kubernetes_sa_token";
+    cred.seen_ns = 1000;
+    cred.origin = "file";
+    cred.source = "/token";
+    return cred;
+  }
+
   fs::path dir;
   std::string path;
 };
@@ -331,13 +343,7 @@ TEST_F(StoreTest, NamesThatAreNotUtf8AreKeptAndShownReplaced) {
 // store once nothing holds it), and StoredDescriptors reads it from there.
 TEST_F(StoreTest, ACredentialsDescriptorIsHeldUntilItsRowCommitsAndThenReadBack) {
   auto db = Database::open(path);
-  CredentialRecord cred;
-  cred.id = "cw_00000000000000aa";
-  cred.digest = std::string(64, 'a');
-  cred.kind = "kubernetes_sa_token";
-  cred.seen_ns = 1000;
-  cred.origin = "file";
-  cred.source = "/token";
+  CredentialRecord cred = token_record();
   cred.descriptor = CredentialDescriptor::from({{"jti", "jti-1"}, {"kid", "key-1"}, {"exp", 1900000000}});
   std::weak_ptr<const CredentialDescriptor> resident = cred.descriptor;
   std::atomic<int> held_at_commit{-1};
@@ -402,13 +408,7 @@ TEST_F(StoreTest, RepeatsAreAddedToTheirEventsRowAndToTheUseCounts) {
   {
     EventWriter writer(db, 1);
     writer.submit(WorkloadRecord{9, identity, "kubernetes", "{}", 1000});
-    CredentialRecord cred;
-    cred.id = "cw_00000000000000aa";
-    cred.digest = std::string(64, 'a');
-    cred.kind = "kubernetes_sa_token";
-    cred.seen_ns = 1000;
-    cred.origin = "file";
-    cred.source = "/token";
+    CredentialRecord cred = token_record();
     writer.submit(cred);
     Event first = file_event(1000, 5, "/token");
     first.id = 7;
