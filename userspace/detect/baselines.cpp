@@ -29,41 +29,42 @@ bool add_bounded(CredentialIdSet &set, std::string_view id, size_t cap, bool &tr
   return set.insert(id);
 }
 
-bool read_id_set(const nlohmann::json &j, const char *field, CredentialIdSet &out, std::string *error) {
+// Reads an optional array field into a set: `expected` names what the array holds, and `problem` says what is wrong
+// with one item ("" when it fits).
+template <class Set, class Problem>
+bool read_set(const nlohmann::json &j, const char *field, const char *expected, Problem problem, Set &out,
+              std::string *error) {
   if (!j.contains(field)) return true;  // an empty set may be left out
   const auto &list = j.at(field);
   if (!list.is_array()) {
-    *error = std::string("'") + field + "' must be an array of credential ids";
+    *error = std::string("'") + field + "' must be an array of " + expected;
     return false;
   }
   for (const auto &item : list) {
-    if (!item.is_string() || !credential_id_number(item.get_ref<const std::string &>())) {
-      *error = std::string("'") + field + "' holds " + (item.is_string() ? "'" + item.get<std::string>() + "'" : item.dump()) +
-               ", which is not a credential id (cw_ and 16 lower-case hex digits)";
+    if (std::string why = problem(item); !why.empty()) {
+      *error = std::string("'") + field + "' " + why;
       return false;
     }
-    out.insert(item.get_ref<const std::string &>());
+    out.insert(item.template get_ref<const std::string &>());
   }
   out.shrink_to_fit();  // a loaded baseline is read, not grown
   return true;
 }
 
+bool read_id_set(const nlohmann::json &j, const char *field, CredentialIdSet &out, std::string *error) {
+  auto problem = [](const nlohmann::json &item) -> std::string {
+    if (item.is_string() && credential_id_number(item.get_ref<const std::string &>())) return {};
+    return "holds " + (item.is_string() ? "'" + item.get<std::string>() + "'" : item.dump()) +
+           ", which is not a credential id (cw_ and 16 lower-case hex digits)";
+  };
+  return read_set(j, field, "credential ids", problem, out, error);
+}
+
 bool read_string_set(const nlohmann::json &j, const char *field, SortedStrings &out, std::string *error) {
-  if (!j.contains(field)) return true;  // an empty set may be left out
-  const auto &list = j.at(field);
-  if (!list.is_array()) {
-    *error = std::string("'") + field + "' must be an array of strings";
-    return false;
-  }
-  for (const auto &item : list) {
-    if (!item.is_string()) {
-      *error = std::string("'") + field + "' must be an array of strings, found " + item.type_name();
-      return false;
-    }
-    out.insert(item.get<std::string>());
-  }
-  out.shrink_to_fit();  // a loaded baseline is read, not grown
-  return true;
+  auto problem = [](const nlohmann::json &item) -> std::string {
+    return item.is_string() ? std::string() : std::string("must be an array of strings, found ") + item.type_name();
+  };
+  return read_set(j, field, "strings", problem, out, error);
 }
 
 bool read_int(const nlohmann::json &j, const char *field, int64_t &out, std::string *error) {

@@ -133,6 +133,9 @@ TEST(Baselines, LoadRejectsBadDocumentsAndKeepsWhatItHad) {
   nlohmann::json doc = before;
   doc["baselines"][0]["destinations"] = "10.0.0.1:443";
   EXPECT_EQ(b.load_json(doc), "baselines[0]: baseline of " + kApi + ": 'destinations' must be an array of strings");
+  doc["baselines"][0]["destinations"] = {"10.0.0.1:443", 7};
+  EXPECT_EQ(b.load_json(doc),
+            "baselines[0]: baseline of " + kApi + ": 'destinations' must be an array of strings, found number");
   doc = before;
   doc["baselines"][0].erase("started_ns");
   EXPECT_THAT(b.load_json(doc), HasSubstr("'started_ns' is missing or not an integer"));
