@@ -96,7 +96,7 @@ PLANS = {
     },
 }
 
-CONDITIONS = ["none", "agent", "peer"]
+CONDITIONS = ["none", "agent", "peer", "floor"]
 
 
 class BenchError(Exception):
@@ -346,6 +346,25 @@ tracepoint:syscalls:sys_enter_connect {{ printf("connect %d %s %d\\n", pid, comm
             pass
 
 
+class Floor(Peer):
+    """Empty bpftrace programs on the kernel hooks the agent attaches (its syscall exits and process lifecycle):
+    what attaching alone costs a workload, before any program does work. No agent reaches below it."""
+
+    # The agent's classic tracepoints (bpf/*.bpf.c); its BTF tracepoints are cheaper than these, so the lifecycle
+    # hooks here cost at least what the agent's do.
+    HOOKS = [f"tracepoint:syscalls:sys_exit_{name}" for name in
+             ("open", "openat", "openat2", "creat", "connect", "ptrace", "process_vm_readv", "process_vm_writev",
+              "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "capset")] + \
+            [f"tracepoint:sched:sched_process_{name}" for name in ("exec", "fork", "exit")]
+
+    def __init__(self, out_path):
+        self.out_path = out_path
+        self.proc = None
+        self.outf = None
+        self.script = ('BEGIN { printf("credwatch-bench-peer-ready\\n"); }\n' + ",\n".join(self.HOOKS) +
+                       " { }\n")
+
+
 class Redis:
     """A private redis-server on a free loopback port, for the redis-benchmark workload."""
 
@@ -491,7 +510,7 @@ class Suite:
 
     def overhead(self):
         names = [w[0] for w in WORKLOADS if w[0] not in self.skips]
-        conditions = [c for c in CONDITIONS if not (c == "peer" and "peer" in self.skips)]
+        conditions = [c for c in CONDITIONS if not (c in ("peer", "floor") and "peer" in self.skips)]
         samples = {n: {c: [] for c in conditions} for n in names}
         agent_cpu = []
         if not names:
@@ -510,6 +529,8 @@ class Suite:
                     harness = Agent(str(self.credwatch), db, str(self.workdir / "agent-overhead.log"))
                 elif cond == "peer":
                     harness = Peer(prefix, str(self.workdir / "peer.out"))
+                elif cond == "floor":
+                    harness = Floor(str(self.workdir / "floor.out"))
                 try:
                     if harness:
                         harness.start()
@@ -554,6 +575,8 @@ class Suite:
             res["round_ratios"] = [a / b for a, b in zip(samples[name]["agent"], samples[name]["none"])]
             if "peer" in conditions:
                 res["peer_ratio"] = res["peer"]["median"] / base
+            if "floor" in conditions:
+                res["floor_ratio"] = res["floor"]["median"] / base
             results[name] = res
         cpu = [c for c in agent_cpu if c is not None]
         return results, {"agent_cpu_share_median": statistics.median(cpu) if cpu else None, "agent_lost": lost}
@@ -893,7 +916,7 @@ def print_table(report):
     print("hook families: " + (", ".join(f"{k} ({v})" for k, v in fams.items()) or "unknown (agent never started)"))
     print()
     hdr = f"{'workload':<36} {'unit':<6} {'without [min-max]':<26} {'with agent [min-max]':<26} " \
-          f"{'ratio':>6} {'target':>7} {'met':<4} {'bpftrace':>10} {'ratio':>6}"
+          f"{'ratio':>6} {'target':>7} {'met':<4} {'bpftrace':>10} {'ratio':>6} {'floor':>6}"
     print(hdr)
     print("-" * len(hdr))
     for name, label, unit, better, target in WORKLOADS:
@@ -905,8 +928,10 @@ def print_table(report):
         tgt = ("<=" if better == "lower" else ">=") + f"{target:.2f}"
         peer = w.get("peer")
         peer_ratio = f"{w['peer_ratio']:.2f}" if peer else "-"
+        floor_ratio = f"{w['floor_ratio']:.2f}" if "floor_ratio" in w else "-"
         print(f"{label:<36} {unit:<6} {span(w['none']):<26} {span(w['agent']):<26} {w['ratio']:>6.2f} {tgt:>7} "
-              f"{'yes' if w['met'] else 'NO':<4} {fmt(peer['median'], unit) if peer else '-':>10} {peer_ratio:>6}")
+              f"{'yes' if w['met'] else 'NO':<4} {fmt(peer['median'], unit) if peer else '-':>10} {peer_ratio:>6} "
+              f"{floor_ratio:>6}")
     a = report.get("agent_during_overhead", {})
     if a.get("agent_cpu_share_median") is not None:
         lost = a.get("agent_lost")

@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #endif
 
-#define CW_ABI_VERSION 1
+#define CW_ABI_VERSION 2
 
 #define CW_COMM_LEN 16
 #define CW_PATH_LEN 256       /* a path as the process passed it to the syscall */
@@ -155,7 +155,7 @@ struct cw_file_open {
 	__s32 dirfd;
 	__u16 syscall;       /* CW_SYS_* */
 	__u8 match;          /* CW_MATCH_* */
-	__u8 _pad0;
+	__u8 repeat_window;  /* 1: this record opened a repeat window (open_repeats counts its identical opens) */
 	__u32 catalog_id;    /* from secret_inodes or secret_names; 0 when unknown */
 	__u16 path_len;      /* bytes in path, without the NUL */
 	__u16 resolved_len;  /* bytes in resolved, 0 when not rebuilt */
@@ -234,6 +234,30 @@ struct cw_prog_stats {
 struct cw_inode_key {
 	__u64 dev; /* kernel dev_t */
 	__u64 ino;
+};
+
+/*
+ * Key of the open_repeats map: one process's read-only opens of one known secret inode within one repeat window
+ * (boot time divided by the window's length). Everything the agent's own repeat folding compares: another program
+ * (exec), process (pid reuse), user or workload is another key.
+ */
+struct cw_open_repeat_key {
+	__u32 tgid;
+	__u32 exec_id;   /* the low bits of the task's self_exec_id, which every exec increments */
+	__u64 start_ns;  /* the process's start (boot time), as in cw_header */
+	__u64 cgroup_id;
+	__u64 dev;
+	__u64 ino;
+	__u64 window;
+	__u32 uid;
+	__u32 gid;
+};
+
+/* Value of the open_repeats map. */
+struct cw_open_repeat_value {
+	__u64 first_ns; /* cw_header.ts_ns of the record that opened the window */
+	__u64 last_ns;  /* boot time of the newest repeat */
+	__u64 count;    /* opens counted here instead of sent: repeats of that record */
 };
 
 /* Value of the secret_inodes map. */

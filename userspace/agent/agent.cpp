@@ -123,6 +123,7 @@ struct Agent::Impl {
   std::map<std::string, ProgramCounters> last_counters;
   uint64_t last_decode_errors = 0;
   uint64_t last_dropped = 0;
+  uint64_t last_kernel_repeats_lost = 0;
   WallNs window_start = 0;
 
   Impl(Config c, AgentOptions o) : config(std::move(c)), options(o), catalog(config.secret_catalog()) {
@@ -222,6 +223,7 @@ void Agent::Impl::start() {
   sensor_options.env_max_chunks = (config.env_max_bytes + CW_ENV_CHUNK_LEN - 1) / CW_ENV_CHUNK_LEN;
   sensor_options.proc_access = config.probe_proc_access;
   sensor_options.creds = config.probe_creds;
+  sensor_options.repeat_window_ns = static_cast<uint64_t>(std::max<int64_t>(config.repeat_window_ns, 0));
   sensor = std::make_unique<BpfSensor>(sensor_options, [this](std::span<const uint8_t> d) { pipeline->on_record(d); });
 
   nlohmann::json hooks = nlohmann::json::object();
@@ -522,6 +524,12 @@ void Agent::Impl::report_counters(WallNs now) {
     lost_event("queue", n, "store queue full or write failed");
     last_dropped = dropped;
   }
+  uint64_t repeats_lost = pipeline->kernel_repeats_lost();
+  if (uint64_t n = repeats_lost - last_kernel_repeats_lost) {
+    writer->submit(StatsRow{now, "repeats", 0, n});
+    lost_event("repeats", n, "opens counted in the kernel whose first event was not stored");
+    last_kernel_repeats_lost = repeats_lost;
+  }
   window_start = now;
 }
 
@@ -529,6 +537,7 @@ void Agent::Impl::stop() {
   WallNs now = wall_now_ns();
   if (sensor && writer && pipeline) {
     sensor->poll(0);  // take what is already in the ring buffer
+    pipeline->add_kernel_repeats(sensor->take_open_repeats(true));
     pipeline->flush_repeats();
     report_counters(now);
     if (detection) detection->sync_baselines(*db, now);
@@ -581,6 +590,8 @@ void Agent::run(const std::atomic<bool> &stop) {
       a.update_metrics();
       a.processes->expire(wall_now_ns());
       a.pipeline->tick(wall_now_ns());
+      // After the poll above: the records that opened these windows have been handled.
+      a.pipeline->add_kernel_repeats(a.sensor->take_open_repeats());
       a.detection->tick(wall_now_ns());
       if (a.outbox)
         for (const auto &sink : a.outbox->stats()) a.metrics.webhook_outbox_depth(sink.sink).set(static_cast<double>(sink.depth));

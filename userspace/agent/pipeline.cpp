@@ -47,13 +47,20 @@ void EventPipeline::on_record(std::span<const uint8_t> data) {
 void EventPipeline::handle(Event &ev) {
   const ProcessInfo *changed = d_.processes.apply(ev);
   // A repeat costs this lookup only: no identity, catalog, fingerprint, detection or row of its own.
-  if (!changed && repeats_.fold(ev, exec_generation(ev.process.tgid))) return;
+  int64_t folded_into = 0;
+  if (!changed && repeats_.fold(ev, exec_generation(ev.process.tgid), &folded_into)) {
+    note_kernel_window(ev, folded_into);  // the kernel's repeats of this one go to the same row
+    return;
+  }
   attribute(ev);
   if (changed) d_.writer.submit(with_identity(*changed));
   switch (ev.kind) {
     case EventKind::FileOpen:
       classify_open(ev);
-      if (std::get<FileOpenDetails>(ev.details).catalog_entry.empty()) return;  // not a secret after all
+      if (std::get<FileOpenDetails>(ev.details).catalog_entry.empty()) {  // not a secret after all
+        note_kernel_window(ev, KernelRepeatRows::kNotAnEvent);
+        return;
+      }
       fingerprint_open(ev);
       break;
     case EventKind::EnvRead: {
@@ -234,6 +241,18 @@ void EventPipeline::seed(const std::vector<ProcessInfo> &processes, WallNs now) 
 void EventPipeline::tick(WallNs now) {
   for (auto &env : assembler_.expire(now)) environment(std::move(env), false);
   repeats_.expire(now);
+  // The kernel's windows are taken within a second or two of closing; a minute leaves ample room.
+  kernel_repeats_.forget_before(d_.clock.to_boot(now - std::max<int64_t>(60'000'000'000, 10 * repeats_.window_ns())));
+}
+
+void EventPipeline::add_kernel_repeats(const std::vector<OpenRepeats> &counts) {
+  for (auto &r : kernel_repeats_.resolve(counts, d_.clock)) d_.writer.submit(r);
+}
+
+void EventPipeline::note_kernel_window(const Event &ev, int64_t row) {
+  if (ev.kind != EventKind::FileOpen) return;
+  if (uint64_t window = std::get<FileOpenDetails>(ev.details).kernel_window_ns)
+    kernel_repeats_.note(ev.process.tgid, window, row);
 }
 
 void EventPipeline::record(Event ev) {
@@ -241,8 +260,14 @@ void EventPipeline::record(Event ev) {
   if (on_recorded) on_recorded(ev);
   d_.feed.print(ev);
   RepeatFolder::Prepared repeats = repeats_.prepare(ev, exec_generation(ev.process.tgid));
+  uint32_t tgid = ev.process.tgid;
+  uint64_t kernel_window =
+      ev.kind == EventKind::FileOpen ? std::get<FileOpenDetails>(ev.details).kernel_window_ns : 0;
+  int64_t id = ev.id;
   // Repeats fold only into a row the store accepted: a dropped event's repeats are recorded on their own.
-  if (d_.writer.submit(std::move(ev))) repeats_.open(std::move(repeats));
+  bool stored = d_.writer.submit(std::move(ev));
+  if (stored) repeats_.open(std::move(repeats));
+  if (kernel_window) kernel_repeats_.note(tgid, kernel_window, stored ? id : 0);
 }
 
 WallNs EventPipeline::exec_generation(uint32_t tgid) const {

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "agent/kernel_repeats.h"
 #include "agent/live_feed.h"
 #include "agent/repeat_folder.h"
 #include "catalog/secret_catalog.h"
@@ -58,6 +59,9 @@ class EventPipeline {
   void tick(WallNs now);
   // Reports every pending repeat count to the store (at stop).
   void flush_repeats() { repeats_.expire(0, true); }
+  // The kernel's counts of repeated opens (BpfSensor::take_open_repeats), added to their rows. Take them after
+  // polling the ring buffer, so that the records that opened their windows have been handled.
+  void add_kernel_repeats(const std::vector<OpenRepeats> &counts);
   // A secret file found by the catalog scan, so events can name where it lives on the node.
   void note_secret_file(uint64_t dev, uint64_t ino, const std::string &path);
   // Writes an event to the sinks (the live feed and the store).
@@ -66,8 +70,11 @@ class EventPipeline {
   void forget_workloads() { known_workloads_.clear(); }
 
   const Counters &counters() const { return counters_; }
-  // Events folded into an earlier one of their window (counted on its row, not recorded themselves).
-  uint64_t folded() const { return repeats_.folded(); }
+  // Events folded into an earlier one of their window (counted on its row, not recorded themselves), here or in
+  // the kernel.
+  uint64_t folded() const { return repeats_.folded() + kernel_repeats_.folded(); }
+  // Opens the kernel folded whose first record never became a row (the store refused it): lost.
+  uint64_t kernel_repeats_lost() const { return kernel_repeats_.lost(); }
   // Events are numbered here, as they are seen, so detection can cite them before the store has them.
   void set_next_event_id(int64_t id) { next_event_id_ = id; }
   // Called once per new workload instance (cgroup, identity), after its first event is attributed.
@@ -85,6 +92,8 @@ class EventPipeline {
   void complete_snoop(Event &ev);
   void environment(AssembledEnvironment env, bool at_start);
   void store_updates(InventoryUpdates &updates);
+  // Which row the kernel's repeats of ev go to, when ev opened a kernel repeat window.
+  void note_kernel_window(const Event &ev, int64_t row);
   ProcessInfo with_identity(const ProcessInfo &p);
   // When the process last exec'd: repeats never cross into a new program.
   WallNs exec_generation(uint32_t tgid) const;
@@ -104,6 +113,7 @@ class EventPipeline {
   std::set<std::pair<uint64_t, std::string>> known_workloads_;          // instances already stored
   Counters counters_;
   RepeatFolder repeats_;
+  KernelRepeatRows kernel_repeats_;
   int64_t next_event_id_ = 0;  // 0: the store numbers them
 };
 

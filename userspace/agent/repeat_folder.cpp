@@ -72,7 +72,7 @@ std::string_view RepeatFolder::key_of(const Event &ev, WallNs generation) {
   return key;
 }
 
-bool RepeatFolder::fold(const Event &ev, WallNs generation) {
+bool RepeatFolder::fold(const Event &ev, WallNs generation, int64_t *into) {
   if (window_ns_ <= 0 || windows_.empty()) return false;
   std::string_view key = key_of(ev, generation);
   if (key.empty()) return false;
@@ -93,6 +93,7 @@ bool RepeatFolder::fold(const Event &ev, WallNs generation) {
   ++w.pending.count;
   w.pending.last_ns = std::max(w.pending.last_ns, ev.time_ns);
   ++folded_;
+  if (into) *into = w.pending.event_id;
   return true;
 }
 

@@ -23,9 +23,10 @@ class RepeatFolder {
   RepeatFolder(int64_t window_ns, size_t max_open_windows, Sink sink);
 
   // generation: when the process last exec'd (its process-table entry), so a new program never folds into the old.
-  // True when ev repeats a recorded event whose window is still open: counted there, not to be recorded.
+  // True when ev repeats a recorded event whose window is still open: counted there, not to be recorded; into,
+  // when given, gets that event's id.
   // Only kinds whose repeats say nothing new fold: read-only secret opens, connects and getenv reads.
-  bool fold(const Event &ev, WallNs generation);
+  bool fold(const Event &ev, WallNs generation, int64_t *into = nullptr);
 
   // Recording an event takes two steps, because the store may refuse it (queue full): prepare() before handing
   // it over, then open() if the store took it, so repeats only ever fold into a row that will exist.

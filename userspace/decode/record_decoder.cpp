@@ -220,6 +220,7 @@ DecodeResult RecordDecoder::decode(std::span<const uint8_t> data) const {
           return err;
       }
       d.catalog_id = r.catalog_id;
+      if (r.repeat_window) d.kernel_window_ns = r.hdr.ts_ns;
       ev.kind = EventKind::FileOpen;
       ev.details = std::move(d);
       break;

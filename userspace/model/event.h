@@ -86,6 +86,9 @@ struct FileOpenDetails {
   uint32_t catalog_id = 0;
   std::string catalog_entry;   // name of the catalog entry
   std::string credential_kind; // its credential kind
+  // When the kernel counts this open's identical successors itself (a repeat window it opened): the record's
+  // kernel time (CLOCK_BOOTTIME), by which the window's count names it (OpenRepeats::first_boot_ns); else 0.
+  uint64_t kernel_window_ns = 0;
   std::string access() const;  // "read", "write", "read-write"
 };
 

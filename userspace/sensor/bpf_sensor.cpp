@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstdarg>
+#include <ctime>
 #include <mutex>
 
 #include <sys/mman.h>
@@ -123,8 +124,10 @@ BpfSensor::BpfSensor(const SensorOptions &options, RecordHandler handler)
   secret_maps_ = SecretMaps(owner.map_fd("secret_inodes"), owner.map_fd("secret_names"), owner.map_fd("not_secret"),
                             owner.map_fd("file_filter"));
   env_maps_ = EnvMaps(owner.map_fd("env_names"), owner.map_fd("env_filter"), owner.map_fd("env_read_cgroups"));
-  for (auto &f : families_)
+  for (auto &f : families_) {
     if (f->name() == "env") env_family_ = f.get();
+    if (f->name() == "files") open_repeats_fd_ = f->map_fd("open_repeats");
+  }
   map_ring_positions(owner.map_fd("events"));
 }
 
@@ -195,6 +198,33 @@ int BpfSensor::poll(int timeout_ms) {
   // The kernel wakes this thread only once enough is waiting (cw_submit): take what arrived without a wake-up.
   int more = ring_buffer__consume(ring_.get());
   return more < 0 ? more : n + more;
+}
+
+std::vector<OpenRepeats> BpfSensor::take_open_repeats(bool all) {
+  std::vector<OpenRepeats> out;
+  uint64_t window = options_.repeat_window_ns;
+  if (open_repeats_fd_ < 0 || window == 0) return out;
+  timespec ts{};
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  uint64_t now = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+  // A program that read the clock just before its window closed may still be counting into it for a few
+  // microseconds: a closed window is taken only this long after its end, when nothing touches it any more.
+  constexpr uint64_t kSettle = 50'000'000;
+  std::vector<cw_open_repeat_key> closed;
+  cw_open_repeat_key key{}, next{};
+  const void *prev = nullptr;  // NULL asks for the first key
+  while (bpf_map_get_next_key(open_repeats_fd_, prev, &next) == 0) {
+    if (all || (next.window + 1) * window + kSettle <= now) closed.push_back(next);
+    key = next;
+    prev = &key;
+  }
+  for (const auto &k : closed) {
+    cw_open_repeat_value v{};
+    if (bpf_map_lookup_elem(open_repeats_fd_, &k, &v) != 0) continue;
+    bpf_map_delete_elem(open_repeats_fd_, &k);
+    out.push_back(OpenRepeats{k.tgid, v.first_ns, v.last_ns, v.count});
+  }
+  return out;
 }
 
 std::vector<ProgramCounters> BpfSensor::counters() const {

@@ -14,6 +14,7 @@ class FileProbes : public ProbeFamily {
  public:
   FileProbes(files_bpf *skel, const SensorOptions &options) : ProbeFamily("files", skel->obj), skel_(skel) {
     skel_->rodata->cw_agent_tgid = options.agent_tgid;
+    skel_->rodata->cw_repeat_window_ns = options.repeat_window_ns;
     // open and creat do not exist on every architecture (arm64 has only openat/openat2).
     const std::pair<const char *, const char *> hooks[] = {{"cw_exit_open", "sys_exit_open"},
                                                            {"cw_exit_openat", "sys_exit_openat"},

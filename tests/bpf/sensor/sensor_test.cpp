@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -79,8 +80,8 @@ class Harness {
       std::lock_guard lock(mutex);
       if (auto *ev = std::get_if<Event>(&result))
         events.push_back(std::move(*ev));
-      else
-        decode_errors.push_back(std::get<DecodeError>(result).reason);
+      else if (auto *err = std::get_if<DecodeError>(&result))
+        decode_errors.push_back(err->reason);  // environment chunks are not these tests' subject
     });
     poller = std::thread([this] {
       while (!stop) sensor->poll(50);
@@ -321,6 +322,73 @@ TEST_F(SensorTest, NonSecretOpensProduceNothing) {
   auto mine = harness->all_of(pid, EventKind::FileOpen);
   ASSERT_EQ(mine.size(), 1u);
   EXPECT_EQ(std::get<FileOpenDetails>(mine[0].details).requested, secret);
+}
+
+// Identical read-only opens of a known secret within a repeat window: one record, the rest counted in the kernel
+// and taken by the agent once the window closes. Writes and other processes are never folded.
+TEST_F(SensorTest, RepeatedReadsOfASecretAreCountedInTheKernel) {
+  SensorOptions options;
+  options.repeat_window_ns = 5'000'000'000;  // windows are aligned on boot time: the loop may cross one boundary
+  Harness folding(options);
+  folding.sensor->secret_maps().load_name_filter(catalog->kernel_filter());
+  folding.sensor->secret_maps().add_secret_inode(secret_dev, secret_ino, aws_id);
+  std::string path = (root / "home/.aws/credentials").string();
+  auto reader = [&] {
+    for (int i = 0; i < 30; ++i) close(open(path.c_str(), O_RDONLY));
+    for (int i = 0; i < 5; ++i) close(open(path.c_str(), O_RDWR));  // a write is never a repeat
+    return 0;
+  };
+  pid_t first = run_child("cw-reread", reader);
+  pid_t second = run_child("cw-reread", reader);
+  auto writes_of = [](Harness &h, pid_t pid) {
+    size_t n = 0;
+    for (const auto &ev : h.all_of(pid, EventKind::FileOpen))
+      n += (std::get<FileOpenDetails>(ev.details).flags & O_ACCMODE) == O_RDWR;
+    return n;
+  };
+  auto all_writes_arrived = [&](Harness &h, pid_t pid) {
+    for (auto deadline = std::chrono::steady_clock::now() + 3s; std::chrono::steady_clock::now() < deadline;
+         std::this_thread::sleep_for(10ms))
+      if (writes_of(h, pid) == 5) return true;
+    return false;
+  };
+  for (pid_t pid : {first, second}) {
+    // The writes come last: once all five are here, so is every record of the reads.
+    ASSERT_TRUE(all_writes_arrived(folding, pid)) << pid;
+    ASSERT_TRUE(all_writes_arrived(*harness, pid)) << pid;
+  }
+  auto counts = folding.sensor->take_open_repeats(true);
+  for (pid_t pid : {first, second}) {
+    std::vector<uint64_t> windows;  // kernel times of the records that opened a window
+    size_t read_records = 0;
+    for (const auto &ev : folding.all_of(pid, EventKind::FileOpen)) {
+      const auto &d = std::get<FileOpenDetails>(ev.details);
+      if ((d.flags & O_ACCMODE) == O_RDWR) {
+        EXPECT_EQ(d.kernel_window_ns, 0u);
+        continue;
+      }
+      ++read_records;
+      EXPECT_EQ(d.match, OpenMatch::Inode);
+      EXPECT_NE(d.kernel_window_ns, 0u);
+      windows.push_back(d.kernel_window_ns);
+    }
+    EXPECT_GE(read_records, 1u) << pid;
+    EXPECT_LE(read_records, 2u) << pid;  // one per window
+    uint64_t counted = 0;
+    for (const auto &c : counts) {
+      if (c.tgid != static_cast<uint32_t>(pid)) continue;
+      EXPECT_NE(std::find(windows.begin(), windows.end(), c.first_boot_ns), windows.end())
+          << "a count names a record that opened its window";
+      EXPECT_GE(c.last_boot_ns, c.first_boot_ns);
+      counted += c.count;
+    }
+    EXPECT_EQ(read_records + counted, 30u) << pid;
+    // The sensor without a repeat window sent every open.
+    EXPECT_EQ(harness->all_of(pid, EventKind::FileOpen).size(), 35u) << pid;
+  }
+  // Taken windows are gone from the kernel.
+  for (const auto &c : folding.sensor->take_open_repeats(true))
+    EXPECT_TRUE(c.tgid != static_cast<uint32_t>(first) && c.tgid != static_cast<uint32_t>(second));
 }
 
 class Listener {

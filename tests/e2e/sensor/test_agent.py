@@ -182,6 +182,10 @@ class AgentRecordsWhatUsersDo(E2ETestCase):
         mine = [c for c in creds if any(s.get("source") == secret for s in c.get("sources", []))]
         self.assertEqual(len(mine), 1, creds)
         self.assertEqual(mine[0]["uses"], 300)
+        # The kernel counted the repeats itself: a few records crossed the ring buffer, not 300.
+        stats = json.loads(credwatch("stats", "--format", "json", db=agent.db).stdout)
+        sent = sum(s["emitted"] for s in stats["sources"] if s["source"] == "file_open")
+        self.assertLess(sent, 30, stats)
 
     def test_agent_that_cannot_open_its_database_exits_with_a_clear_message(self):
         blocker = os.path.join(self.workdir, "file")

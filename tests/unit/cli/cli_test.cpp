@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "credwatch_abi.h"
 #include "store/database.h"
 #include "store/event_writer.h"
 #include "support/run_command.h"
@@ -56,9 +57,9 @@ TEST_F(CliTest, VersionPrintsVersionCommitAndAbi) {
   auto r = cw({"version"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("credwatch "), std::string::npos);
-  EXPECT_NE(r.out.find("BPF ABI 1"), std::string::npos);
+  EXPECT_NE(r.out.find("BPF ABI " + std::to_string(CW_ABI_VERSION)), std::string::npos);
   auto j = nlohmann::json::parse(cw({"version", "--json"}).out);
-  EXPECT_EQ(j["bpf_abi"], 1);
+  EXPECT_EQ(j["bpf_abi"], CW_ABI_VERSION);
   EXPECT_FALSE(j["commit"].get<std::string>().empty());
 }
 

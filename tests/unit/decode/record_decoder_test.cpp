@@ -177,6 +177,17 @@ TEST_F(DecoderTest, FileOpen) {
   EXPECT_EQ(d.match, OpenMatch::Name);
   EXPECT_EQ(d.catalog_id, 5u);
   EXPECT_EQ(d.access(), "read");
+  EXPECT_EQ(d.kernel_window_ns, 0u);  // the kernel counts no repeats of it
+}
+
+TEST_F(DecoderTest, FileOpenThatOpenedAKernelRepeatWindowIsNamedByItsKernelTime) {
+  cw_file_open r{};
+  fill_header(r.hdr, CW_REC_FILE_OPEN, sizeof(r));
+  r.ret = 3;
+  r.match = CW_MATCH_INODE;
+  r.repeat_window = 1;
+  Event ev = decode_ok(bytes_of(r));
+  EXPECT_EQ(std::get<FileOpenDetails>(ev.details).kernel_window_ns, 5'000'000'000ULL);  // the header's boot time
 }
 
 TEST_F(DecoderTest, FileOpenRejectsUnknownMatch) {
