@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""credwatch benchmark suite: workload cost without the agent, with it and under a bpftrace peer, interleaved over
+"""credwatch benchmark suite: workload cost without the agent, with it, under a bpftrace peer and at the floor (empty
+programs on the agent's syscall hooks), interleaved over
 several rounds; the agent's capacity (zero-loss rate, open-to-row latency); the decode microbenchmark.
 
 Run through bench/run.sh (it builds the binaries and checks for root); see bench/README.md.
@@ -347,22 +348,27 @@ tracepoint:syscalls:sys_enter_connect {{ printf("connect %d %s %d\\n", pid, comm
 
 
 class Floor(Peer):
-    """Empty bpftrace programs on the kernel hooks the agent attaches (its syscall exits and process lifecycle):
-    what attaching alone costs a workload, before any program does work. No agent reaches below it."""
+    """Empty bpftrace programs on the syscall tracepoints the agent attaches: what attaching alone costs a workload,
+    before any program does work. No agent that observes these syscalls through tracepoints gets below it."""
 
-    # The agent's classic tracepoints (bpf/*.bpf.c); its BTF tracepoints are cheaper than these, so the lifecycle
-    # hooks here cost at least what the agent's do.
-    HOOKS = [f"tracepoint:syscalls:sys_exit_{name}" for name in
-             ("open", "openat", "openat2", "creat", "connect", "ptrace", "process_vm_readv", "process_vm_writev",
-              "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "capset")] + \
-            [f"tracepoint:sched:sched_process_{name}" for name in ("exec", "fork", "exit")]
+    SYSCALLS = ("open", "openat", "openat2", "creat", "connect", "ptrace", "process_vm_readv", "process_vm_writev",
+                "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "capset")
 
     def __init__(self, out_path):
         self.out_path = out_path
         self.proc = None
         self.outf = None
-        self.script = ('BEGIN { printf("credwatch-bench-peer-ready\\n"); }\n' + ",\n".join(self.HOOKS) +
-                       " { }\n")
+        hooks = [f"tracepoint:syscalls:sys_exit_{name}" for name in self.SYSCALLS if self.exists(name)]
+        self.script = 'BEGIN { printf("credwatch-bench-peer-ready\\n"); }\n' + ",\n".join(hooks) + " { }\n"
+
+    @staticmethod
+    def exists(syscall):
+        """Whether this kernel has the syscall's exit tracepoint (arm64 has no open or creat); when tracefs cannot
+        be read, every one is assumed."""
+        for events in ("/sys/kernel/tracing/events/syscalls", "/sys/kernel/debug/tracing/events/syscalls"):
+            if os.path.isdir(events):
+                return os.path.isdir(f"{events}/sys_exit_{syscall}")
+        return True
 
 
 class Redis:
@@ -436,6 +442,7 @@ class Suite:
             self.skips["redis"] = "redis-server or redis-benchmark is not installed (apt-get install redis)"
         if not shutil.which("bpftrace"):
             self.skips["peer"] = "bpftrace is not installed: no peer column"
+            self.skips["floor"] = "bpftrace is not installed: no floor column"
         if not self.decode.exists():
             self.skips["decode"] = f"{self.decode.name} was not built (Google Benchmark / libbenchmark-dev missing)"
         for w in self.args.skip:
@@ -510,7 +517,7 @@ class Suite:
 
     def overhead(self):
         names = [w[0] for w in WORKLOADS if w[0] not in self.skips]
-        conditions = [c for c in CONDITIONS if not (c in ("peer", "floor") and "peer" in self.skips)]
+        conditions = [c for c in CONDITIONS if not (c in ("peer", "floor") and c in self.skips)]
         samples = {n: {c: [] for c in conditions} for n in names}
         agent_cpu = []
         if not names:
@@ -980,7 +987,7 @@ def print_table(report):
               f"met: {'yes' if mem['idle_met'] else 'NO'}   (RSS {mem['idle_rss_mib']:.1f} MiB, of which "
               f"{mem.get('idle_bpf_mapped_mib', 0):.1f} MiB BPF map pages mapped into it: ring buffer, global data)"
               + (f"; its own after the storms {after:.1f} MiB" if after else "") + f"; BPF maps {bpf} (kernel memory)")
-    others = {k: v for k, v in report["skipped"].items() if k in ("peer",)}
+    others = {k: v for k, v in report["skipped"].items() if k in ("peer", "floor")}
     for k, v in others.items():
         print(f"\nskipped {k}: {v}")
     for n in report["notes"]:
@@ -1052,12 +1059,12 @@ def main():
     ap.add_argument("--build-dir", default=str(REPO_DIR / "build-bench"), help="CMake build dir with the binaries")
     ap.add_argument("--storm-processes", type=int, default=4, help="processes in the secret-open storm (default 4)")
     ap.add_argument("--skip", default="", help="comma-separated: " + ",".join(w[0] for w in WORKLOADS) +
-                    ",peer,capacity,decode,pipeline")
+                    ",peer,floor,capacity,decode,pipeline")
     ap.add_argument("--keep", action="store_true", help="keep the temporary work dir (logs, databases)")
     ap.add_argument("--no-pin", action="store_true", help="do not pin the single-process workloads to one CPU")
     args = ap.parse_args()
     args.skip = [s for s in args.skip.split(",") if s]
-    known = {w[0] for w in WORKLOADS} | {"peer", "capacity", "decode", "pipeline"}
+    known = {w[0] for w in WORKLOADS} | {"peer", "floor", "capacity", "decode", "pipeline"}
     if unknown := [s for s in args.skip if s not in known]:
         ap.error(f"--skip: unknown name(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     if args.rounds is not None and args.rounds < 1:

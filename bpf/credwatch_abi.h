@@ -175,7 +175,7 @@ struct cw_connect {
 	__u16 unix_path_len;
 	__u8 addr[16];     /* IPv4 in the first 4 bytes, or IPv6; network byte order */
 	char unix_path[CW_UNIX_PATH_LEN]; /* abstract sockets start with a NUL */
-	__u32 _pad;
+	__u32 repeat_window; /* 1: this record opened a repeat window (connect_repeats counts its identical connects) */
 };
 
 /* One piece of a new program's environment block ("NAME=value\0..."), read at exec. A block larger
@@ -237,27 +237,44 @@ struct cw_inode_key {
 };
 
 /*
- * Key of the open_repeats map: one process's read-only opens of one known secret inode within one repeat window
- * (boot time divided by the window's length). Everything the agent's own repeat folding compares: another program
- * (exec), process (pid reuse), user or workload is another key.
+ * The kernel's repeat windows (lib/repeats.h): identical events of one process within one window (boot time divided
+ * by the window's length) are counted in a map instead of each sending a record. Whose they are: everything the
+ * agent's own repeat folding compares, so another program (exec), process (pid reuse), user or workload is another
+ * key.
  */
-struct cw_open_repeat_key {
+struct cw_repeat_owner {
 	__u32 tgid;
 	__u32 exec_id;   /* the low bits of the task's self_exec_id, which every exec increments */
 	__u64 start_ns;  /* the process's start (boot time), as in cw_header */
 	__u64 cgroup_id;
-	__u64 dev;
-	__u64 ino;
 	__u64 window;
 	__u32 uid;
 	__u32 gid;
 };
 
-/* Value of the open_repeats map. */
-struct cw_open_repeat_value {
+/* Key of the open_repeats map: read-only opens of one known secret inode. */
+struct cw_open_repeat_key {
+	struct cw_repeat_owner owner;
+	__u64 dev;
+	__u64 ino;
+};
+
+/* Key of the connect_repeats map: IPv4 and IPv6 connects to one destination with one result. */
+struct cw_connect_repeat_key {
+	struct cw_repeat_owner owner;
+	__s64 ret;
+	__u16 family;
+	__u16 sock_type;
+	__u16 port;
+	__u16 _pad;
+	__u8 addr[16];
+};
+
+/* Value of both repeat maps. */
+struct cw_repeat_value {
 	__u64 first_ns; /* cw_header.ts_ns of the record that opened the window */
 	__u64 last_ns;  /* boot time of the newest repeat */
-	__u64 count;    /* opens counted here instead of sent: repeats of that record */
+	__u64 count;    /* events counted here instead of sent: repeats of that record */
 };
 
 /* Value of the secret_inodes map. */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Secret environment variables: the environment block a program starts with, and libc getenv() calls. */
 #include "lib/common.h"
+#include "lib/repeats.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -189,6 +190,7 @@ static __always_inline int cw_on_getenv(const char *uname, __u16 function)
 	rec->name_len = n - 1;
 	/* The original spelling, not the upper-cased copy. */
 	bpf_probe_read_user_str(rec->name, sizeof(rec->name), uname);
+	cw_note_secret_read(rec->hdr.cgroup_id, rec->hdr.ts_ns);
 	cw_submit(rec);
 	return 0;
 }

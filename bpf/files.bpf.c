@@ -3,24 +3,20 @@
 #include "lib/common.h"
 #include "lib/names.h"
 #include "lib/path.h"
+#include "lib/repeats.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 #define CW_O_CREAT_WRONLY_TRUNC (01000 | 01 | 0100)
 #define CW_O_ACCMODE 03
+#define CW_O_TRUNC 01000
 
-/* Set by the agent before load: identical read-only opens of a known secret by one process within this many
- * nanoseconds (windows aligned on boot time) are counted in open_repeats instead of each sending a record; 0 sends
- * every open. A process rereading its token in a loop then costs a map update per open, not a record. */
-const volatile __u64 cw_repeat_window_ns = 0;
-
-/* The open windows. The agent takes each one's count once the window has closed and deletes it; when the map is
- * full, opens are sent one by one (nothing is lost, only not folded). */
+/* The windows of identical read-only opens of a known secret by one process (lib/repeats.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);
 	__type(key, struct cw_open_repeat_key);
-	__type(value, struct cw_open_repeat_value);
+	__type(value, struct cw_repeat_value);
 } open_repeats SEC(".maps");
 
 struct cw_open_args {
@@ -131,38 +127,6 @@ static __always_inline int cw_report_proc_access(struct task_struct *task, struc
 	return 0;
 }
 
-/* Fills rk for a read-only open of a known secret; false when such an open never folds (window 0, a write). */
-static __always_inline int cw_repeat_key(struct cw_open_repeat_key *rk, struct task_struct *task,
-					 const struct cw_inode_key *inode, const struct cw_open_args *args)
-{
-	const struct cred *cred = task->real_cred;
-
-	if (cw_repeat_window_ns == 0 || (args->flags & CW_O_ACCMODE) != 0)
-		return 0;
-	rk->tgid = task->tgid;
-	rk->exec_id = task->self_exec_id;
-	rk->start_ns = task->group_leader->start_boottime;
-	rk->cgroup_id = bpf_get_current_cgroup_id();
-	rk->dev = inode->dev;
-	rk->ino = inode->ino;
-	rk->window = bpf_ktime_get_boot_ns() / cw_repeat_window_ns;
-	rk->uid = cred->uid.val;
-	rk->gid = cred->gid.val;
-	return 1;
-}
-
-/* Counts an open in its window, if the window is open: true when it needs no record of its own. */
-static __always_inline int cw_fold_repeat(const struct cw_open_repeat_key *rk)
-{
-	struct cw_open_repeat_value *v = bpf_map_lookup_elem(&open_repeats, rk);
-
-	if (!v)
-		return 0;
-	__sync_fetch_and_add(&v->count, 1);
-	v->last_ns = bpf_ktime_get_boot_ns();
-	return 1;
-}
-
 static __always_inline int cw_on_open_exit(long ret, __u16 syscall, const struct cw_open_args *args)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -189,10 +153,20 @@ static __always_inline int cw_on_open_exit(long ret, __u16 syscall, const struct
 		if (known) {
 			match = CW_MATCH_INODE;
 			catalog_id = known->catalog_id;
-			/* Only inode matches fold: a name match is a candidate the agent has yet to classify. */
-			foldable = cw_repeat_key(&rk, task, &key, args);
-			if (foldable && cw_fold_repeat(&rk))
-				return 0;
+			/* Only read-only inode matches fold: a name match is a candidate the agent has yet to classify, and
+			 * a write (or a truncation, which O_RDONLY allows) may change the content. */
+			if ((args->flags & (CW_O_ACCMODE | CW_O_TRUNC)) == 0 && cw_repeat_owner(&rk.owner, task)) {
+				struct cw_repeat_value *v;
+
+				rk.dev = key.dev;
+				rk.ino = key.ino;
+				v = bpf_map_lookup_elem(&open_repeats, &rk);
+				if (v) {
+					cw_count_repeat(v);
+					return 0;
+				}
+				foldable = 1;
+			}
 		} else {
 			struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
 			struct dentry *dir = BPF_CORE_READ(dentry, d_parent);
@@ -231,13 +205,9 @@ static __always_inline int cw_on_open_exit(long ret, __u16 syscall, const struct
 	rec->dirfd = args->dirfd;
 	rec->syscall = syscall;
 	rec->match = match;
-	rec->repeat_window = 0;
-	if (foldable) {
-		/* After the reservation: a window exists only for a record that will reach the agent. */
-		struct cw_open_repeat_value first = {.first_ns = rec->hdr.ts_ns, .last_ns = rec->hdr.ts_ns};
-
-		rec->repeat_window = bpf_map_update_elem(&open_repeats, &rk, &first, BPF_NOEXIST) == 0;
-	}
+	rec->repeat_window = foldable ? cw_open_window(&open_repeats, &rk, &rec->hdr) : 0;
+	if (ret >= 0 && (args->flags & CW_O_ACCMODE) != 01 /* O_WRONLY */)
+		cw_note_secret_read(rec->hdr.cgroup_id, rec->hdr.ts_ns);
 	rec->catalog_id = catalog_id;
 	long n = bpf_probe_read_user_str(rec->path, sizeof(rec->path), args->path);
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Outbound connect() on IPv4, IPv6 and Unix sockets, with its result. */
 #include "lib/common.h"
+#include "lib/repeats.h"
 #include <bpf/bpf_endian.h>
 
 char LICENSE[] SEC("license") = "GPL";
@@ -9,13 +10,23 @@ char LICENSE[] SEC("license") = "GPL";
 #define CW_AF_INET 2
 #define CW_AF_INET6 10
 
+/* The windows of identical IPv4 and IPv6 connects by one process (lib/repeats.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct cw_connect_repeat_key);
+	__type(value, struct cw_repeat_value);
+} connect_repeats SEC(".maps");
+
 SEC("tp/syscalls/sys_exit_connect")
 int cw_exit_connect(struct trace_event_raw_sys_exit *ctx)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
+	struct cw_connect_repeat_key rk = {};
 	struct pt_regs *regs;
 	const void *uaddr;
 	__u16 family = 0;
+	int foldable = 0;
 	int fd;
 
 	if (cw_is_agent())
@@ -28,6 +39,41 @@ int cw_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	if (family != CW_AF_INET && family != CW_AF_INET6 && family != CW_AF_UNIX)
 		return 0;
 
+	/* The destination first: a repeat of a connect in its window needs no record. */
+	rk.family = family;
+	rk.ret = ctx->ret;
+	struct file *file = cw_fd_file(task, fd);
+
+	if (file) {
+		struct socket *sock = BPF_CORE_READ(file, private_data);
+
+		rk.sock_type = BPF_CORE_READ(sock, type);
+	}
+	if (family == CW_AF_INET) {
+		struct sockaddr_in sin = {};
+
+		bpf_probe_read_user(&sin, sizeof(sin), uaddr);
+		rk.port = bpf_ntohs(sin.sin_port);
+		__builtin_memcpy(rk.addr, &sin.sin_addr, 4);
+	} else if (family == CW_AF_INET6) {
+		struct sockaddr_in6 sin6 = {};
+
+		bpf_probe_read_user(&sin6, sizeof(sin6), uaddr);
+		rk.port = bpf_ntohs(sin6.sin6_port);
+		__builtin_memcpy(rk.addr, &sin6.sin6_addr, 16);
+	}
+	if (family != CW_AF_UNIX && cw_repeat_owner(&rk.owner, task)) {
+		struct cw_repeat_value *v = bpf_map_lookup_elem(&connect_repeats, &rk);
+
+		/* After a secret read since the window opened, each connect is sent: the agent must see the read and
+		 * the connect in order. */
+		if (v && !cw_secret_read_since(rk.owner.cgroup_id, v->first_ns)) {
+			cw_count_repeat(v);
+			return 0;
+		}
+		foldable = !v;
+	}
+
 	struct cw_connect *rec = cw_reserve(CW_PROG_CONNECT, sizeof(*rec));
 
 	if (!rec)
@@ -37,34 +83,15 @@ int cw_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	rec->fd = fd;
 	rec->addrlen = PT_REGS_PARM3_CORE_SYSCALL(regs);
 	rec->family = family;
-	rec->sock_type = 0;
-	rec->port = 0;
+	rec->sock_type = rk.sock_type;
+	rec->port = rk.port;
 	rec->unix_path_len = 0;
-	rec->_pad = 0;
-	__builtin_memset(rec->addr, 0, sizeof(rec->addr));
+	__builtin_memcpy(rec->addr, rk.addr, sizeof(rec->addr));
 	rec->unix_path[0] = '\0';
-
-	struct file *file = cw_fd_file(task, fd);
-
-	if (file) {
-		struct socket *sock = BPF_CORE_READ(file, private_data);
-
-		rec->sock_type = BPF_CORE_READ(sock, type);
-	}
-	if (family == CW_AF_INET) {
-		struct sockaddr_in sin = {};
-
-		bpf_probe_read_user(&sin, sizeof(sin), uaddr);
-		rec->port = bpf_ntohs(sin.sin_port);
-		__builtin_memcpy(rec->addr, &sin.sin_addr, 4);
-	} else if (family == CW_AF_INET6) {
-		struct sockaddr_in6 sin6 = {};
-
-		bpf_probe_read_user(&sin6, sizeof(sin6), uaddr);
-		rec->port = bpf_ntohs(sin6.sin6_port);
-		__builtin_memcpy(rec->addr, &sin6.sin6_addr, 16);
-	} else {
-		__u32 len = rec->addrlen;
+	if (family == CW_AF_UNIX) {
+		/* Read back through volatile: a fresh value the verifier bounds by the checks below, not the syscall's
+		 * unbounded argument the compiler would otherwise forward. */
+		__u32 len = *(volatile __u32 *)&rec->addrlen;
 
 		/* sun_path is not NUL terminated when it fills the address; abstract names start with NUL. */
 		if (len > sizeof(__u16) + CW_UNIX_PATH_LEN)
@@ -75,6 +102,7 @@ int cw_exit_connect(struct trace_event_raw_sys_exit *ctx)
 			rec->unix_path_len = len;
 		}
 	}
+	rec->repeat_window = foldable ? cw_open_window(&connect_repeats, &rk, &rec->hdr) : 0;
 	cw_submit(rec);
 	return 0;
 }

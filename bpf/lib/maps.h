@@ -94,6 +94,16 @@ struct {
 	__type(value, __u8);
 } exits_seen SEC(".maps");
 
+/* When each cgroup last sent a record of a secret read (an open that is not write-only, a getenv): a connect
+ * after it never folds into a repeat window opened before it (lib/repeats.h), since a read followed by a connect is
+ * what the exfiltration rule looks for. LRU: a gone cgroup's entry ages out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u64);
+} secret_reads SEC(".maps");
+
 /* Scratch space too large for the 512-byte BPF stack. One slot per CPU; programs do not nest. */
 struct cw_scratch {
 	char path[CW_PATH_LEN];          /* a failed open's requested path */

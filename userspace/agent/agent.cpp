@@ -482,6 +482,9 @@ void Agent::Impl::update_metrics() {
   if (decode_errors > metered.value()) metered.inc(decode_errors - metered.value());
   auto &folded = metrics.events_folded();
   if (pipeline->folded() > folded.value()) folded.inc(pipeline->folded() - folded.value());
+  auto &repeats_lost = metrics.events_lost("repeats");
+  if (pipeline->kernel_repeats_lost() > repeats_lost.value())
+    repeats_lost.inc(pipeline->kernel_repeats_lost() - repeats_lost.value());
   metrics.identities_tracked().set(static_cast<double>(identities->cached_cgroups()));
   metrics.credentials_tracked().set(static_cast<double>(credentials->size()));
   if (config.retention_ns > 0) {
@@ -527,7 +530,7 @@ void Agent::Impl::report_counters(WallNs now) {
   uint64_t repeats_lost = pipeline->kernel_repeats_lost();
   if (uint64_t n = repeats_lost - last_kernel_repeats_lost) {
     writer->submit(StatsRow{now, "repeats", 0, n});
-    lost_event("repeats", n, "opens counted in the kernel whose first event was not stored");
+    lost_event("repeats", n, "events counted in the kernel whose first event was not stored");
     last_kernel_repeats_lost = repeats_lost;
   }
   window_start = now;
@@ -536,8 +539,10 @@ void Agent::Impl::report_counters(WallNs now) {
 void Agent::Impl::stop() {
   WallNs now = wall_now_ns();
   if (sensor && writer && pipeline) {
+    // The kernel's counts first, then every record sent so far, which includes the one that opened each window.
+    auto counts = sensor->take_repeats(true);
     sensor->poll(0);  // take what is already in the ring buffer
-    pipeline->add_kernel_repeats(sensor->take_open_repeats(true));
+    pipeline->add_kernel_repeats(counts);
     pipeline->flush_repeats();
     report_counters(now);
     if (detection) detection->sync_baselines(*db, now);
@@ -590,8 +595,10 @@ void Agent::run(const std::atomic<bool> &stop) {
       a.update_metrics();
       a.processes->expire(wall_now_ns());
       a.pipeline->tick(wall_now_ns());
-      // After the poll above: the records that opened these windows have been handled.
-      a.pipeline->add_kernel_repeats(a.sensor->take_open_repeats());
+      // The counts of closed windows, then every record sent so far, which includes the one that opened each.
+      auto counts = a.sensor->take_repeats();
+      a.sensor->poll(0);
+      a.pipeline->add_kernel_repeats(counts);
       a.detection->tick(wall_now_ns());
       if (a.outbox)
         for (const auto &sink : a.outbox->stats()) a.metrics.webhook_outbox_depth(sink.sink).set(static_cast<double>(sink.depth));

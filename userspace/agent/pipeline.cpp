@@ -46,12 +46,9 @@ void EventPipeline::on_record(std::span<const uint8_t> data) {
 
 void EventPipeline::handle(Event &ev) {
   const ProcessInfo *changed = d_.processes.apply(ev);
-  // A repeat costs this lookup only: no identity, catalog, fingerprint, detection or row of its own.
-  int64_t folded_into = 0;
-  if (!changed && repeats_.fold(ev, exec_generation(ev.process.tgid), &folded_into)) {
-    note_kernel_window(ev, folded_into);  // the kernel's repeats of this one go to the same row
-    return;
-  }
+  // A repeat costs this lookup only: no identity, catalog, fingerprint, detection or row of its own. A record that
+  // opened a kernel repeat window is the kernel's one record of that window: it gets a row, as each window does.
+  if (!changed && !kernel_window_of(ev) && repeats_.fold(ev, exec_generation(ev.process.tgid))) return;
   attribute(ev);
   if (changed) d_.writer.submit(with_identity(*changed));
   switch (ev.kind) {
@@ -241,18 +238,26 @@ void EventPipeline::seed(const std::vector<ProcessInfo> &processes, WallNs now) 
 void EventPipeline::tick(WallNs now) {
   for (auto &env : assembler_.expire(now)) environment(std::move(env), false);
   repeats_.expire(now);
-  // The kernel's windows are taken within a second or two of closing; a minute leaves ample room.
-  kernel_repeats_.forget_before(d_.clock.to_boot(now - std::max<int64_t>(60'000'000'000, 10 * repeats_.window_ns())));
+  // The kernel's windows are taken within a second or two of closing; a minute leaves ample room (and nothing is
+  // forgotten in the first minute after boot).
+  uint64_t keep = static_cast<uint64_t>(std::max<int64_t>(60'000'000'000, 10 * repeats_.window_ns()));
+  if (uint64_t boot_now = d_.clock.to_boot(now); boot_now > keep) kernel_repeats_.forget_before(boot_now - keep);
 }
 
-void EventPipeline::add_kernel_repeats(const std::vector<OpenRepeats> &counts) {
+void EventPipeline::add_kernel_repeats(const std::vector<RepeatCount> &counts) {
   for (auto &r : kernel_repeats_.resolve(counts, d_.clock)) d_.writer.submit(r);
 }
 
+std::optional<EventPipeline::KernelWindow> EventPipeline::kernel_window_of(const Event &ev) {
+  if (auto *open = std::get_if<FileOpenDetails>(&ev.details); open && open->kernel_window_ns)
+    return KernelWindow{RepeatCount::Of::FileOpen, ev.process.tgid, open->kernel_window_ns};
+  if (auto *connect = std::get_if<ConnectDetails>(&ev.details); connect && connect->kernel_window_ns)
+    return KernelWindow{RepeatCount::Of::Connect, ev.process.tgid, connect->kernel_window_ns};
+  return std::nullopt;
+}
+
 void EventPipeline::note_kernel_window(const Event &ev, int64_t row) {
-  if (ev.kind != EventKind::FileOpen) return;
-  if (uint64_t window = std::get<FileOpenDetails>(ev.details).kernel_window_ns)
-    kernel_repeats_.note(ev.process.tgid, window, row);
+  if (auto window = kernel_window_of(ev)) kernel_repeats_.note(window->of, window->tgid, window->first_boot_ns, row);
 }
 
 void EventPipeline::record(Event ev) {
@@ -260,14 +265,13 @@ void EventPipeline::record(Event ev) {
   if (on_recorded) on_recorded(ev);
   d_.feed.print(ev);
   RepeatFolder::Prepared repeats = repeats_.prepare(ev, exec_generation(ev.process.tgid));
-  uint32_t tgid = ev.process.tgid;
-  uint64_t kernel_window =
-      ev.kind == EventKind::FileOpen ? std::get<FileOpenDetails>(ev.details).kernel_window_ns : 0;
+  std::optional<KernelWindow> window = kernel_window_of(ev);
   int64_t id = ev.id;
   // Repeats fold only into a row the store accepted: a dropped event's repeats are recorded on their own.
   bool stored = d_.writer.submit(std::move(ev));
   if (stored) repeats_.open(std::move(repeats));
-  if (kernel_window) kernel_repeats_.note(tgid, kernel_window, stored ? id : 0);
+  // The kernel's repeats of it go to its row; a refused event's are lost.
+  if (window) kernel_repeats_.note(window->of, window->tgid, window->first_boot_ns, stored ? id : 0);
 }
 
 WallNs EventPipeline::exec_generation(uint32_t tgid) const {

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -59,9 +60,9 @@ class EventPipeline {
   void tick(WallNs now);
   // Reports every pending repeat count to the store (at stop).
   void flush_repeats() { repeats_.expire(0, true); }
-  // The kernel's counts of repeated opens (BpfSensor::take_open_repeats), added to their rows. Take them after
-  // polling the ring buffer, so that the records that opened their windows have been handled.
-  void add_kernel_repeats(const std::vector<OpenRepeats> &counts);
+  // The kernel's repeat counts (BpfSensor::take_repeats), added to their rows. Take them, poll the ring buffer,
+  // then add them: the records that opened their windows have then been handled.
+  void add_kernel_repeats(const std::vector<RepeatCount> &counts);
   // A secret file found by the catalog scan, so events can name where it lives on the node.
   void note_secret_file(uint64_t dev, uint64_t ino, const std::string &path);
   // Writes an event to the sinks (the live feed and the store).
@@ -73,7 +74,7 @@ class EventPipeline {
   // Events folded into an earlier one of their window (counted on its row, not recorded themselves), here or in
   // the kernel.
   uint64_t folded() const { return repeats_.folded() + kernel_repeats_.folded(); }
-  // Opens the kernel folded whose first record never became a row (the store refused it): lost.
+  // Events the kernel folded whose first record never became a row (the store refused it): lost.
   uint64_t kernel_repeats_lost() const { return kernel_repeats_.lost(); }
   // Events are numbered here, as they are seen, so detection can cite them before the store has them.
   void set_next_event_id(int64_t id) { next_event_id_ = id; }
@@ -92,6 +93,13 @@ class EventPipeline {
   void complete_snoop(Event &ev);
   void environment(AssembledEnvironment env, bool at_start);
   void store_updates(InventoryUpdates &updates);
+  // The kernel repeat window ev opened, if it did.
+  struct KernelWindow {
+    RepeatCount::Of of;
+    uint32_t tgid;
+    uint64_t first_boot_ns;
+  };
+  static std::optional<KernelWindow> kernel_window_of(const Event &ev);
   // Which row the kernel's repeats of ev go to, when ev opened a kernel repeat window.
   void note_kernel_window(const Event &ev, int64_t row);
   ProcessInfo with_identity(const ProcessInfo &p);

@@ -40,8 +40,8 @@ std::string_view RepeatFolder::key_of(const Event &ev, WallNs generation) {
   switch (ev.kind) {
     case EventKind::FileOpen: {
       const auto &d = std::get<FileOpenDetails>(ev.details);
-      // A write may change the content, and must reach the inventory each time.
-      if ((d.flags & O_ACCMODE) != O_RDONLY) return {};
+      // A write (or a truncation) may change the content, and must reach the inventory each time.
+      if ((d.flags & O_ACCMODE) != O_RDONLY || (d.flags & O_TRUNC)) return {};
       // A relative name with no file behind it depends on the working directory, which may have changed.
       if (d.ino == 0 && (d.requested.empty() || d.requested[0] != '/')) return {};
       append(key, d.dev);
@@ -72,7 +72,7 @@ std::string_view RepeatFolder::key_of(const Event &ev, WallNs generation) {
   return key;
 }
 
-bool RepeatFolder::fold(const Event &ev, WallNs generation, int64_t *into) {
+bool RepeatFolder::fold(const Event &ev, WallNs generation) {
   if (window_ns_ <= 0 || windows_.empty()) return false;
   std::string_view key = key_of(ev, generation);
   if (key.empty()) return false;
@@ -93,7 +93,6 @@ bool RepeatFolder::fold(const Event &ev, WallNs generation, int64_t *into) {
   ++w.pending.count;
   w.pending.last_ns = std::max(w.pending.last_ns, ev.time_ns);
   ++folded_;
-  if (into) *into = w.pending.event_id;
   return true;
 }
 

@@ -23,10 +23,9 @@ class RepeatFolder {
   RepeatFolder(int64_t window_ns, size_t max_open_windows, Sink sink);
 
   // generation: when the process last exec'd (its process-table entry), so a new program never folds into the old.
-  // True when ev repeats a recorded event whose window is still open: counted there, not to be recorded; into,
-  // when given, gets that event's id.
+  // True when ev repeats a recorded event whose window is still open: counted there, not to be recorded.
   // Only kinds whose repeats say nothing new fold: read-only secret opens, connects and getenv reads.
-  bool fold(const Event &ev, WallNs generation, int64_t *into = nullptr);
+  bool fold(const Event &ev, WallNs generation);
 
   // Recording an event takes two steps, because the store may refuse it (queue full): prepare() before handing
   // it over, then open() if the store took it, so repeats only ever fold into a row that will exist.

@@ -251,6 +251,7 @@ DecodeResult RecordDecoder::decode(std::span<const uint8_t> data) const {
         err.reason = "connect record has unsupported family " + std::to_string(r.family);
         return err;
       }
+      if (r.repeat_window) d.kernel_window_ns = r.hdr.ts_ns;
       ev.kind = EventKind::Connect;
       ev.details = std::move(d);
       break;

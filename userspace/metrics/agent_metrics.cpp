@@ -19,7 +19,7 @@ BuildInfo current_build_info() {
 
 namespace {
 // Every BPF program slot that counts lost records (bpf_sensor.cpp's names) and the agent's own stages.
-constexpr std::string_view kLossSources[] = {"exec", "fork", "exit", "file_open", "connect", "decode", "queue"};
+constexpr std::string_view kLossSources[] = {"exec", "fork", "exit", "file_open", "connect", "decode", "queue", "repeats"};
 }  // namespace
 
 AgentMetrics::AgentMetrics(const BuildInfo &build)

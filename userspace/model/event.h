@@ -87,7 +87,7 @@ struct FileOpenDetails {
   std::string catalog_entry;   // name of the catalog entry
   std::string credential_kind; // its credential kind
   // When the kernel counts this open's identical successors itself (a repeat window it opened): the record's
-  // kernel time (CLOCK_BOOTTIME), by which the window's count names it (OpenRepeats::first_boot_ns); else 0.
+  // kernel time (CLOCK_BOOTTIME), by which the window's count names it (RepeatCount::first_boot_ns); else 0.
   uint64_t kernel_window_ns = 0;
   std::string access() const;  // "read", "write", "read-write"
 };
@@ -99,6 +99,9 @@ struct ConnectDetails {
   uint16_t sock_type = 0;  // SOCK_STREAM, ...
   std::string address;     // "127.0.0.1", "::1", or the Unix path ("@name" for abstract)
   uint16_t port = 0;
+  // When the kernel counts this connect's identical successors itself: the record's kernel time, else 0 (as for
+  // FileOpenDetails::kernel_window_ns).
+  uint64_t kernel_window_ns = 0;
   std::string destination() const;  // "127.0.0.1:80", "[::1]:80", "/run/x.sock"
   std::string_view family_name() const;
   std::string_view type_name() const;

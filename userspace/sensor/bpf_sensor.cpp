@@ -127,6 +127,7 @@ BpfSensor::BpfSensor(const SensorOptions &options, RecordHandler handler)
   for (auto &f : families_) {
     if (f->name() == "env") env_family_ = f.get();
     if (f->name() == "files") open_repeats_fd_ = f->map_fd("open_repeats");
+    if (f->name() == "net") connect_repeats_fd_ = f->map_fd("connect_repeats");
   }
   map_ring_positions(owner.map_fd("events"));
 }
@@ -200,30 +201,42 @@ int BpfSensor::poll(int timeout_ms) {
   return more < 0 ? more : n + more;
 }
 
-std::vector<OpenRepeats> BpfSensor::take_open_repeats(bool all) {
-  std::vector<OpenRepeats> out;
-  uint64_t window = options_.repeat_window_ns;
-  if (open_repeats_fd_ < 0 || window == 0) return out;
-  timespec ts{};
-  clock_gettime(CLOCK_BOOTTIME, &ts);
-  uint64_t now = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+namespace {
+
+// Takes the windows of one repeat map that closed before now (every one when all) and deletes them.
+template <typename Key>
+void take_windows(int fd, RepeatCount::Of of, uint64_t window_ns, uint64_t now, bool all, std::vector<RepeatCount> &out) {
+  if (fd < 0) return;
   // A program that read the clock just before its window closed may still be counting into it for a few
   // microseconds: a closed window is taken only this long after its end, when nothing touches it any more.
   constexpr uint64_t kSettle = 50'000'000;
-  std::vector<cw_open_repeat_key> closed;
-  cw_open_repeat_key key{}, next{};
+  std::vector<Key> closed;
+  Key key{}, next{};
   const void *prev = nullptr;  // NULL asks for the first key
-  while (bpf_map_get_next_key(open_repeats_fd_, prev, &next) == 0) {
-    if (all || (next.window + 1) * window + kSettle <= now) closed.push_back(next);
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    if (all || (next.owner.window + 1) * window_ns + kSettle <= now) closed.push_back(next);
     key = next;
     prev = &key;
   }
   for (const auto &k : closed) {
-    cw_open_repeat_value v{};
-    if (bpf_map_lookup_elem(open_repeats_fd_, &k, &v) != 0) continue;
-    bpf_map_delete_elem(open_repeats_fd_, &k);
-    out.push_back(OpenRepeats{k.tgid, v.first_ns, v.last_ns, v.count});
+    cw_repeat_value v{};
+    if (bpf_map_lookup_elem(fd, &k, &v) != 0) continue;
+    bpf_map_delete_elem(fd, &k);
+    out.push_back(RepeatCount{of, k.owner.tgid, v.first_ns, v.last_ns, v.count});
   }
+}
+
+}  // namespace
+
+std::vector<RepeatCount> BpfSensor::take_repeats(bool all) {
+  std::vector<RepeatCount> out;
+  uint64_t window = options_.repeat_window_ns;
+  if (window == 0) return out;
+  timespec ts{};
+  clock_gettime(CLOCK_BOOTTIME, &ts);
+  uint64_t now = static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+  take_windows<cw_open_repeat_key>(open_repeats_fd_, RepeatCount::Of::FileOpen, window, now, all, out);
+  take_windows<cw_connect_repeat_key>(connect_repeats_fd_, RepeatCount::Of::Connect, window, now, all, out);
   return out;
 }
 

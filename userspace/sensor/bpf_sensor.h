@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "sensor/kernel_features.h"
-#include "sensor/open_repeats.h"
+#include "sensor/repeat_counts.h"
 #include "sensor/probe_family.h"
 #include "sensor/env_maps.h"
 #include "sensor/secret_maps.h"
@@ -42,8 +42,9 @@ class BpfSensor {
 
   std::vector<ProgramCounters> counters() const;
   // Takes the kernel's repeat counts of the windows that have closed, deleting them from the kernel; all=true takes
-  // every window, open ones too (at stop). Records polled before this call include every window's first record.
-  std::vector<OpenRepeats> take_open_repeats(bool all = false);
+  // every window, open ones too (at stop). Poll after this call, before using the counts: that hands over every
+  // window's first record.
+  std::vector<RepeatCount> take_repeats(bool all = false);
   // Every program of every family: attached, or skipped and why.
   std::vector<ProgramStatus> hooks() const;
   // Family-level summary ("files": "attached 4/4" or the reason it is off).
@@ -83,7 +84,8 @@ class BpfSensor {
   EnvMaps env_maps_;
   ProbeFamily *env_family_ = nullptr;
   int stats_fd_ = -1;
-  int open_repeats_fd_ = -1;  // -1 without the files family
+  int open_repeats_fd_ = -1;     // -1 without the files family
+  int connect_repeats_fd_ = -1;  // -1 without the net family
   uint64_t handler_errors_ = 0;
   // Read-only views of the ring buffer's consumer and producer position pages (the BPF ringbuf mmap layout),
   // for the fill gauge: libbpf of this vintage has no accessor for them.

@@ -13,6 +13,7 @@ class EnvProbes : public ProbeFamily {
  public:
   EnvProbes(env_bpf *skel, const SensorOptions &options) : ProbeFamily("env", skel->obj), skel_(skel) {
     skel_->rodata->cw_agent_tgid = options.agent_tgid;
+    skel_->rodata->cw_repeat_window_ns = options.repeat_window_ns;  // its getenv records are secret reads
     skel_->rodata->cw_env_max_chunks = options.env_exec ? options.env_max_chunks : 0;
     if (!options.env_exec) skip_program("cw_env_exec", "environment at exec disabled by configuration");
     // The uprobes load always (cheap) and attach per libc file when env reads are in scope.

@@ -14,6 +14,7 @@ class NetProbes : public ProbeFamily {
  public:
   NetProbes(net_bpf *skel, const SensorOptions &options) : ProbeFamily("net", skel->obj), skel_(skel) {
     skel_->rodata->cw_agent_tgid = options.agent_tgid;
+    skel_->rodata->cw_repeat_window_ns = options.repeat_window_ns;
     if (!KernelFeatures::tracepoint_exists("syscalls", "sys_exit_connect"))
       skip_program("cw_exit_connect", "tracepoint syscalls/sys_exit_connect does not exist on this kernel");
   }

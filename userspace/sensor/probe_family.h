@@ -29,8 +29,8 @@ struct SensorOptions {
   uint32_t env_max_chunks = 8;   // of CW_ENV_CHUNK_LEN bytes each
   bool proc_access = true;       // ptrace, process_vm_readv/writev (procfs opens come with files)
   bool creds = true;             // set*id, capset
-  // Identical read-only opens of a known secret by one process within this window are counted in the kernel
-  // instead of each sending a record (BpfSensor::take_open_repeats); 0 sends every one.
+  // Identical read-only opens of a known secret, and identical IPv4/IPv6 connects, by one process within this
+  // window are counted in the kernel instead of each sending a record (BpfSensor::take_repeats); 0 sends every one.
   uint64_t repeat_window_ns = 0;
 };
 

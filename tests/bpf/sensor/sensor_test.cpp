@@ -177,6 +177,16 @@ class SensorTest : public ::testing::Test {
     EXPECT_LT(std::llabs(ev.time_ns - wall_now_ns()), 10'000'000'000LL);
   }
 
+  // A second sensor that folds repeats in the kernel (the suite's own sends every event), knowing the secret.
+  static std::unique_ptr<Harness> folding_harness() {
+    SensorOptions options;
+    options.repeat_window_ns = 5'000'000'000;  // windows are aligned on boot time: a test may cross one boundary
+    auto h = std::make_unique<Harness>(options);
+    h->sensor->secret_maps().load_name_filter(catalog->kernel_filter());
+    h->sensor->secret_maps().add_secret_inode(secret_dev, secret_ino, aws_id);
+    return h;
+  }
+
   static inline fs::path root;
   static inline Harness *harness = nullptr;
   static inline SecretCatalog *catalog = nullptr;
@@ -327,11 +337,8 @@ TEST_F(SensorTest, NonSecretOpensProduceNothing) {
 // Identical read-only opens of a known secret within a repeat window: one record, the rest counted in the kernel
 // and taken by the agent once the window closes. Writes and other processes are never folded.
 TEST_F(SensorTest, RepeatedReadsOfASecretAreCountedInTheKernel) {
-  SensorOptions options;
-  options.repeat_window_ns = 5'000'000'000;  // windows are aligned on boot time: the loop may cross one boundary
-  Harness folding(options);
-  folding.sensor->secret_maps().load_name_filter(catalog->kernel_filter());
-  folding.sensor->secret_maps().add_secret_inode(secret_dev, secret_ino, aws_id);
+  auto folding_ptr = folding_harness();
+  Harness &folding = *folding_ptr;
   std::string path = (root / "home/.aws/credentials").string();
   auto reader = [&] {
     for (int i = 0; i < 30; ++i) close(open(path.c_str(), O_RDONLY));
@@ -357,7 +364,7 @@ TEST_F(SensorTest, RepeatedReadsOfASecretAreCountedInTheKernel) {
     ASSERT_TRUE(all_writes_arrived(folding, pid)) << pid;
     ASSERT_TRUE(all_writes_arrived(*harness, pid)) << pid;
   }
-  auto counts = folding.sensor->take_open_repeats(true);
+  auto counts = folding.sensor->take_repeats(true);
   for (pid_t pid : {first, second}) {
     std::vector<uint64_t> windows;  // kernel times of the records that opened a window
     size_t read_records = 0;
@@ -377,6 +384,7 @@ TEST_F(SensorTest, RepeatedReadsOfASecretAreCountedInTheKernel) {
     uint64_t counted = 0;
     for (const auto &c : counts) {
       if (c.tgid != static_cast<uint32_t>(pid)) continue;
+      EXPECT_EQ(c.of, RepeatCount::Of::FileOpen);
       EXPECT_NE(std::find(windows.begin(), windows.end(), c.first_boot_ns), windows.end())
           << "a count names a record that opened its window";
       EXPECT_GE(c.last_boot_ns, c.first_boot_ns);
@@ -387,7 +395,7 @@ TEST_F(SensorTest, RepeatedReadsOfASecretAreCountedInTheKernel) {
     EXPECT_EQ(harness->all_of(pid, EventKind::FileOpen).size(), 35u) << pid;
   }
   // Taken windows are gone from the kernel.
-  for (const auto &c : folding.sensor->take_open_repeats(true))
+  for (const auto &c : folding.sensor->take_repeats(true))
     EXPECT_TRUE(c.tgid != static_cast<uint32_t>(first) && c.tgid != static_cast<uint32_t>(second));
 }
 
@@ -490,6 +498,65 @@ TEST_F(SensorTest, ConnectsIpv4Ipv6AndUnixSuccessfulAndRefused) {
     EXPECT_EQ(d.sock_type, SOCK_STREAM);
     EXPECT_GE(d.fd, 3);
   }
+}
+
+// Identical connects within a window: one record, the rest counted in the kernel; but after a secret read in the
+// same cgroup, each connect is sent until the next window, so the agent sees the read and then the connect.
+TEST_F(SensorTest, RepeatedConnectsAreCountedInTheKernelUntilASecretRead) {
+  auto folding = folding_harness();
+  uint16_t refused;
+  {
+    Listener tmp(AF_INET);
+    refused = tmp.port();
+  }  // closed: every connect is refused at once, the same outcome each time
+  std::string secret = (root / "home/.aws/credentials").string();
+  pid_t pid = run_child("cw-reconnect", [&] {
+    for (int i = 0; i < 20; ++i) connect_to(AF_INET, refused);
+    close(open(secret.c_str(), O_RDONLY));
+    for (int i = 0; i < 3; ++i) connect_to(AF_INET, refused);
+    close(open(secret.c_str(), O_RDWR));  // sentinel: arrives after everything above
+    return 0;
+  });
+  auto sentinel = [&](Harness &h) {
+    for (auto deadline = std::chrono::steady_clock::now() + 3s; std::chrono::steady_clock::now() < deadline;
+         std::this_thread::sleep_for(10ms))
+      for (const auto &ev : h.all_of(pid, EventKind::FileOpen))
+        if ((std::get<FileOpenDetails>(ev.details).flags & O_ACCMODE) == O_RDWR) return true;
+    return false;
+  };
+  ASSERT_TRUE(sentinel(*folding));
+  ASSERT_TRUE(sentinel(*harness));
+  EXPECT_EQ(harness->all_of(pid, EventKind::Connect).size(), 23u);  // without a window: every connect
+
+  // The records in order: connects before the read, the read, connects after it.
+  size_t before = 0, after = 0;
+  bool read_seen = false;
+  std::vector<uint64_t> windows;  // kernel times of the connects that opened a window
+  for (const auto &ev : folding->all_of(pid)) {
+    if (ev.kind == EventKind::FileOpen) {
+      read_seen = read_seen || (std::get<FileOpenDetails>(ev.details).flags & O_ACCMODE) == O_RDONLY;
+      continue;
+    }
+    if (ev.kind != EventKind::Connect) continue;
+    const auto &d = std::get<ConnectDetails>(ev.details);
+    EXPECT_EQ(d.result, -ECONNREFUSED);
+    if (d.kernel_window_ns) windows.push_back(d.kernel_window_ns);
+    ++(read_seen ? after : before);
+  }
+  EXPECT_TRUE(read_seen);
+  EXPECT_GE(before, 1u);
+  EXPECT_LE(before, 2u);  // one per window
+  // After the read every connect is sent; only a window opened after the read (the loop crossing a boundary)
+  // would fold the ones after it.
+  if (windows.size() == 1) EXPECT_EQ(after, 3u);
+  EXPECT_GE(after, 1u);
+  uint64_t counted = 0;
+  for (const auto &c : folding->sensor->take_repeats(true)) {
+    if (c.tgid != static_cast<uint32_t>(pid) || c.of != RepeatCount::Of::Connect) continue;
+    EXPECT_NE(std::find(windows.begin(), windows.end(), c.first_boot_ns), windows.end());
+    counted += c.count;
+  }
+  EXPECT_EQ(before + after + counted, 23u);
 }
 
 TEST_F(SensorTest, ForkExecExitWithCodesAndSignals) {

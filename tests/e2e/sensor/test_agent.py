@@ -187,6 +187,27 @@ class AgentRecordsWhatUsersDo(E2ETestCase):
         sent = sum(s["emitted"] for s in stats["sources"] if s["source"] == "file_open")
         self.assertLess(sent, 30, stats)
 
+    def test_repeated_connects_fold_into_one_row_that_counts_them(self):
+        agent = self.start_agent()
+        refused = closed_port()
+        script = ("import socket\n"
+                  "for _ in range(200):\n"
+                  "    s = socket.socket()\n"
+                  "    try: s.connect(('127.0.0.1', %d))\n"
+                  "    except OSError: pass\n"
+                  "    s.close()\n" % refused)
+        subprocess.run(["python3", "-c", script], check=True)
+        code, _ = agent.stop()
+        self.assertEqual(code, 0, agent.read_log())
+        rows = [e for e in events(agent.db, "--kind", "connect") if e["details"].get("port") == refused]
+        self.assertGreaterEqual(len(rows), 1)
+        self.assertLessEqual(len(rows), 3, rows)  # one per window
+        self.assertEqual(sum(1 + e["repeats"] for e in rows), 200)
+        # Counted in the kernel: a few records crossed the ring buffer, not 200.
+        stats = json.loads(credwatch("stats", "--format", "json", db=agent.db).stdout)
+        sent = sum(s["emitted"] for s in stats["sources"] if s["source"] == "connect")
+        self.assertLess(sent, 50, stats)
+
     def test_agent_that_cannot_open_its_database_exits_with_a_clear_message(self):
         blocker = os.path.join(self.workdir, "file")
         with open(blocker, "w") as f:

@@ -81,18 +81,6 @@ TEST(RepeatFolder, RepeatsWithinTheWindowFoldIntoTheFirstAndAreReportedWhenItClo
   EXPECT_TRUE(f.offer(secret_open(11 * kSecond)));  // a new window, a new row
 }
 
-TEST(RepeatFolder, AFoldedEventNamesTheRowItFoldedInto) {
-  Folder f;
-  EXPECT_TRUE(f.offer(secret_open(0)));           // row 1
-  EXPECT_TRUE(f.offer(secret_open(1, 101)));      // row 2
-  int64_t into = 0;
-  EXPECT_TRUE(f.folder.fold(secret_open(2, 101), 0, &into));
-  EXPECT_EQ(into, 2);
-  into = 0;
-  EXPECT_FALSE(f.folder.fold(secret_open(3, 102), 0, &into));  // nothing to fold into
-  EXPECT_EQ(into, 0);
-}
-
 TEST(RepeatFolder, AnEventAfterItsWindowIsRecordedAndThePendingCountReported) {
   Folder f;
   EXPECT_TRUE(f.offer(secret_open(0)));

@@ -1,0 +1,61 @@
+/* Repeat windows in the kernel: the first of a process's identical events within a window sends its record, the
+ * ones after it only add to a count the agent takes once the window has closed (BpfSensor::take_repeats). */
+#ifndef CW_REPEATS_H
+#define CW_REPEATS_H
+
+#include "lib/common.h"
+
+/* Set by the agent before load: the window's length (windows are aligned on boot time); 0 sends every event. */
+const volatile __u64 cw_repeat_window_ns = 0;
+
+/* Whose repeats: the process as it is now, in the current window. False when nothing folds (window 0). */
+static __always_inline int cw_repeat_owner(struct cw_repeat_owner *o, struct task_struct *task)
+{
+	const struct cred *cred = task->real_cred;
+
+	if (cw_repeat_window_ns == 0)
+		return 0;
+	o->tgid = task->tgid;
+	o->exec_id = task->self_exec_id;
+	o->start_ns = task->group_leader->start_boottime;
+	o->cgroup_id = bpf_get_current_cgroup_id();
+	o->window = bpf_ktime_get_boot_ns() / cw_repeat_window_ns;
+	o->uid = cred->uid.val;
+	o->gid = cred->gid.val;
+	return 1;
+}
+
+/* Counts an event in its window's entry. */
+static __always_inline void cw_count_repeat(struct cw_repeat_value *v)
+{
+	__sync_fetch_and_add(&v->count, 1);
+	v->last_ns = bpf_ktime_get_boot_ns();
+}
+
+/* Opens the window of key for the record just reserved (its header filled): true when the record opened it. After
+ * the reservation, so that a window exists only for a record that will reach the agent; when the map is full the
+ * events are sent one by one. */
+static __always_inline __u32 cw_open_window(void *map, const void *key, const struct cw_header *h)
+{
+	struct cw_repeat_value first = {.first_ns = h->ts_ns, .last_ns = h->ts_ns};
+
+	return bpf_map_update_elem(map, key, &first, BPF_NOEXIST) == 0;
+}
+
+/* A record of a secret read was sent for this cgroup at ts. */
+static __always_inline void cw_note_secret_read(__u64 cgroup_id, __u64 ts)
+{
+	if (cw_repeat_window_ns == 0)
+		return; /* nothing folds, so nothing asks */
+	bpf_map_update_elem(&secret_reads, &cgroup_id, &ts, BPF_ANY);
+}
+
+/* Whether the cgroup sent a record of a secret read at or after since. */
+static __always_inline int cw_secret_read_since(__u64 cgroup_id, __u64 since)
+{
+	__u64 *last = bpf_map_lookup_elem(&secret_reads, &cgroup_id);
+
+	return last && *last >= since;
+}
+
+#endif /* CW_REPEATS_H */
