@@ -52,7 +52,7 @@ QUERY_TARGET_MS = 100
 # records), and pause between batches, so every timed open takes the full kernel path, never the "ring full" one.
 PLANS = {
     "full": {
-        "rounds": 5,
+        "rounds": 7,
         "getppid": {"iterations": 300_000, "batches": 5},
         "open_plain": {"iterations": 30_000, "batches": 5},
         "open_secret": {"iterations": 8_000, "batches": 5, "pause_ms": 300},
@@ -577,6 +577,10 @@ class Suite:
                 res[c] = summary(samples[name][c])
             base = res["none"]["median"]
             res["ratio"] = res["agent"]["median"] / base
+            # Each condition's best round against the other's: this VM has slow phases lasting seconds to minutes,
+            # with or without the agent, and a median taking a condition's three slow rounds reads them as cost.
+            best = min if better == "lower" else max
+            res["best_ratio"] = best(samples[name]["agent"]) / best(samples[name]["none"])
             res["met"] = res["ratio"] <= target if better == "lower" else res["ratio"] >= target
             # Paired per-round ratios show whether the medians' ratio is stable or noise.
             res["round_ratios"] = [a / b for a, b in zip(samples[name]["agent"], samples[name]["none"])]
@@ -584,6 +588,7 @@ class Suite:
                 res["peer_ratio"] = res["peer"]["median"] / base
             if "floor" in conditions:
                 res["floor_ratio"] = res["floor"]["median"] / base
+                res["floor_best_ratio"] = best(samples[name]["floor"]) / best(samples[name]["none"])
             results[name] = res
         cpu = [c for c in agent_cpu if c is not None]
         return results, {"agent_cpu_share_median": statistics.median(cpu) if cpu else None, "agent_lost": lost}
@@ -923,7 +928,7 @@ def print_table(report):
     print("hook families: " + (", ".join(f"{k} ({v})" for k, v in fams.items()) or "unknown (agent never started)"))
     print()
     hdr = f"{'workload':<36} {'unit':<6} {'without [min-max]':<26} {'with agent [min-max]':<26} " \
-          f"{'ratio':>6} {'target':>7} {'met':<4} {'bpftrace':>10} {'ratio':>6} {'floor':>6}"
+          f"{'ratio':>6} {'best':>5} {'target':>7} {'met':<4} {'bpftrace':>10} {'ratio':>6} {'floor':>6} {'best':>5}"
     print(hdr)
     print("-" * len(hdr))
     for name, label, unit, better, target in WORKLOADS:
@@ -936,9 +941,10 @@ def print_table(report):
         peer = w.get("peer")
         peer_ratio = f"{w['peer_ratio']:.2f}" if peer else "-"
         floor_ratio = f"{w['floor_ratio']:.2f}" if "floor_ratio" in w else "-"
-        print(f"{label:<36} {unit:<6} {span(w['none']):<26} {span(w['agent']):<26} {w['ratio']:>6.2f} {tgt:>7} "
-              f"{'yes' if w['met'] else 'NO':<4} {fmt(peer['median'], unit) if peer else '-':>10} {peer_ratio:>6} "
-              f"{floor_ratio:>6}")
+        floor_best = f"{w['floor_best_ratio']:.2f}" if "floor_best_ratio" in w else "-"
+        print(f"{label:<36} {unit:<6} {span(w['none']):<26} {span(w['agent']):<26} {w['ratio']:>6.2f} "
+              f"{w['best_ratio']:>5.2f} {tgt:>7} {'yes' if w['met'] else 'NO':<4} "
+              f"{fmt(peer['median'], unit) if peer else '-':>10} {peer_ratio:>6} {floor_ratio:>6} {floor_best:>5}")
     a = report.get("agent_during_overhead", {})
     if a.get("agent_cpu_share_median") is not None:
         lost = a.get("agent_lost")
@@ -1053,7 +1059,7 @@ def print_pipeline(p):
 
 def main():
     ap = argparse.ArgumentParser(description="credwatch benchmark suite (run via bench/run.sh)")
-    ap.add_argument("--rounds", type=int, help="rounds of without/with/peer (default 5, quick 2)")
+    ap.add_argument("--rounds", type=int, help="rounds of without/with/peer/floor (default 7, quick 2)")
     ap.add_argument("--quick", action="store_true", help="short run (about 3 minutes)")
     ap.add_argument("--out", help="JSON report path (default bench/results/<timestamp>.json)")
     ap.add_argument("--build-dir", default=str(REPO_DIR / "build-bench"), help="CMake build dir with the binaries")

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -178,9 +179,9 @@ class SensorTest : public ::testing::Test {
   }
 
   // A second sensor that folds repeats in the kernel (the suite's own sends every event), knowing the secret.
-  static std::unique_ptr<Harness> folding_harness() {
+  static std::unique_ptr<Harness> folding_harness(uint64_t window_ns = 5'000'000'000) {
     SensorOptions options;
-    options.repeat_window_ns = 5'000'000'000;  // windows are aligned on boot time: a test may cross one boundary
+    options.repeat_window_ns = window_ns;  // windows are aligned on boot time: a test may cross one boundary
     auto h = std::make_unique<Harness>(options);
     h->sensor->secret_maps().load_name_filter(catalog->kernel_filter());
     h->sensor->secret_maps().add_secret_inode(secret_dev, secret_ino, aws_id);
@@ -498,6 +499,34 @@ TEST_F(SensorTest, ConnectsIpv4Ipv6AndUnixSuccessfulAndRefused) {
     EXPECT_EQ(d.sock_type, SOCK_STREAM);
     EXPECT_GE(d.fd, 3);
   }
+}
+
+// Without all, only windows that closed (and settled) are taken; the others stay counting until they have.
+TEST_F(SensorTest, OnlyClosedRepeatWindowsAreTaken) {
+  constexpr uint64_t kWindow = 200'000'000;
+  auto folding = folding_harness(kWindow);
+  std::string path = (root / "home/.aws/credentials").string();
+  pid_t pid = run_child("cw-windows", [&] {
+    for (int i = 0; i < 10; ++i) close(open(path.c_str(), O_RDONLY));
+    return 0;
+  });
+  auto boot_now = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+  };
+  uint64_t counted = 0;
+  for (const auto &c : folding->sensor->take_repeats()) {
+    if (c.tgid != static_cast<uint32_t>(pid)) continue;
+    EXPECT_LE((c.first_boot_ns / kWindow + 1) * kWindow + 50'000'000, boot_now()) << "a window still open was taken";
+    counted += c.count;
+  }
+  std::this_thread::sleep_for(std::chrono::nanoseconds(2 * kWindow + 100'000'000));
+  for (const auto &c : folding->sensor->take_repeats())
+    if (c.tgid == static_cast<uint32_t>(pid)) counted += c.count;
+  size_t records = folding->all_of(pid, EventKind::FileOpen).size();
+  EXPECT_GE(records, 1u);
+  EXPECT_EQ(records + counted, 10u);  // every window closed by now, each taken once
 }
 
 // Identical connects within a window: one record, the rest counted in the kernel; but after a secret read in the
