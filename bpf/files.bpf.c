@@ -7,6 +7,13 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+#ifdef CW_FILE_BTF
+/* Built as files_btf.bpf.c for kernels with this kfunc (6.2+): it turns the file into a BTF pointer, so the walk to
+ * its inode, device and names is plain loads, which the verifier makes fault-safe, instead of a helper call per
+ * field on nearly every open of the node. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#endif
+
 #define CW_O_CREAT_WRONLY_TRUNC (01000 | 01 | 0100)
 #define CW_O_ACCMODE 03
 #define CW_O_TRUNC 01000
@@ -146,9 +153,17 @@ static __always_inline int cw_on_open_exit(long ret, __u16 syscall, const struct
 		file = cw_fd_file(task, ret);
 		if (!file)
 			return 0;
+#ifdef CW_FILE_BTF
+		struct file *f = bpf_rdonly_cast(file, bpf_core_type_id_kernel(struct file));
+
+		inode = f->f_inode;
+		key.dev = inode->i_sb->s_dev;
+		key.ino = inode->i_ino;
+#else
 		inode = BPF_CORE_READ(file, f_inode);
 		key.dev = BPF_CORE_READ(inode, i_sb, s_dev);
 		key.ino = BPF_CORE_READ(inode, i_ino);
+#endif
 		known = bpf_map_lookup_elem(&secret_inodes, &key);
 		if (known) {
 			match = CW_MATCH_INODE;
@@ -168,9 +183,15 @@ static __always_inline int cw_on_open_exit(long ret, __u16 syscall, const struct
 				foldable = 1;
 			}
 		} else {
+#ifdef CW_FILE_BTF
+			struct dentry *dentry = f->f_path.dentry;
+			struct dentry *dir = dentry->d_parent;
+#else
 			struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
 			struct dentry *dir = BPF_CORE_READ(dentry, d_parent);
-			/* Each name's length and address in one read: this runs for nearly every open on the node. */
+#endif
+			/* Each name's length and address in one read: this runs for nearly every open on the node. (A name
+			 * pointer loaded through a BTF pointer would be memory, not the address cw_name_is_candidate takes.) */
 			struct qstr name = {}, dir_name = {};
 
 			bpf_core_read(&name, sizeof(name), &dentry->d_name);

@@ -1,7 +1,11 @@
-// The files family (bpf/files.bpf.c): secret-file opens on the open, openat, openat2 and creat exits.
+// The files family (bpf/files.bpf.c): secret-file opens on the open, openat, openat2 and creat exits. Two builds of
+// the same programs: files_btf walks the opened file with plain loads (bpf_rdonly_cast, Linux 6.2+), files with a
+// helper call per field, for older kernels.
 #include <bpf/libbpf.h>
 
+#include "common/log.h"
 #include "files.skel.h"
+#include "files_btf.skel.h"
 #include "sensor/kernel_features.h"
 #include "sensor/probe_family.h"
 #include "sensor/sensor_error.h"
@@ -10,9 +14,10 @@ namespace credwatch {
 
 namespace {
 
+template <typename Skeleton, void (*Destroy)(Skeleton *)>
 class FileProbes : public ProbeFamily {
  public:
-  FileProbes(files_bpf *skel, const SensorOptions &options) : ProbeFamily("files", skel->obj), skel_(skel) {
+  FileProbes(Skeleton *skel, const SensorOptions &options) : ProbeFamily("files", skel->obj), skel_(skel) {
     skel_->rodata->cw_agent_tgid = options.agent_tgid;
     skel_->rodata->cw_repeat_window_ns = options.repeat_window_ns;
     // open and creat do not exist on every architecture (arm64 has only openat/openat2).
@@ -26,19 +31,29 @@ class FileProbes : public ProbeFamily {
   }
   ~FileProbes() override {
     detach_all();
-    files_bpf__destroy(skel_);
+    Destroy(skel_);
   }
 
  private:
-  files_bpf *skel_;
+  Skeleton *skel_;
 };
 
 }  // namespace
 
+bool file_probes_walk_btf(const SensorOptions &options) {
+  return options.file_btf_walk && KernelFeatures::btf_has_type("bpf_rdonly_cast");
+}
+
 std::unique_ptr<ProbeFamily> open_file_probes(const SensorOptions &options) {
+  if (file_probes_walk_btf(options)) {
+    files_btf_bpf *skel = files_btf_bpf__open();
+    if (!skel) throw SensorError("opening the files BPF object (BTF walk)", -errno);
+    component_logger("sensor")->debug("files: walking opened files with plain loads (bpf_rdonly_cast)");
+    return std::make_unique<FileProbes<files_btf_bpf, files_btf_bpf__destroy>>(skel, options);
+  }
   files_bpf *skel = files_bpf__open();
   if (!skel) throw SensorError("opening the files BPF object", -errno);
-  return std::make_unique<FileProbes>(skel, options);
+  return std::make_unique<FileProbes<files_bpf, files_bpf__destroy>>(skel, options);
 }
 
 }  // namespace credwatch

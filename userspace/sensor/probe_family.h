@@ -32,6 +32,9 @@ struct SensorOptions {
   // Identical read-only opens of a known secret, and identical IPv4/IPv6 connects, by one process within this
   // window are counted in the kernel instead of each sending a record (BpfSensor::take_repeats); 0 sends every one.
   uint64_t repeat_window_ns = 0;
+  // Walk opened files with plain loads where the kernel has bpf_rdonly_cast (6.2+); false keeps the helper-call
+  // build everywhere (tests of the older kernels' path).
+  bool file_btf_walk = true;
 };
 
 class ProbeFamily {
@@ -89,6 +92,8 @@ class ProbeFamily {
 // shares maps, loads and attaches. prefer_btf picks BTF tracepoints over classic ones where a family has both.
 std::unique_ptr<ProbeFamily> open_process_probes(const SensorOptions &options, bool prefer_btf);
 std::unique_ptr<ProbeFamily> open_file_probes(const SensorOptions &options);
+// Whether open_file_probes loads the build that walks opened files with plain loads.
+bool file_probes_walk_btf(const SensorOptions &options);
 std::unique_ptr<ProbeFamily> open_net_probes(const SensorOptions &options);
 std::unique_ptr<ProbeFamily> open_env_probes(const SensorOptions &options);
 std::unique_ptr<ProbeFamily> open_procaccess_probes(const SensorOptions &options);

@@ -28,6 +28,7 @@
 #include "decode/record_decoder.h"
 #include "sensor/bpf_sensor.h"
 #include "sensor/kernel_features.h"
+#include "sensor/probe_family.h"
 
 namespace credwatch {
 namespace {
@@ -292,6 +293,43 @@ TEST_F(SensorTest, UnknownFileWithASecretNameIsACandidateWithItsResolvedPath) {
   auto sentinel = open_event_of(again);
   ASSERT_TRUE(sentinel);
   EXPECT_EQ(harness->all_of(again, EventKind::FileOpen).size(), 1u);
+}
+
+// The build for kernels without bpf_rdonly_cast (before 6.2) reads the file, inode, device and names through
+// helper calls; the suite's own sensor takes the plain-load build wherever the kernel has the kfunc.
+TEST_F(SensorTest, HelperCallBuildOfTheFileProbesFindsTheSameOpens) {
+  EXPECT_EQ(file_probes_walk_btf(SensorOptions{}), KernelFeatures::btf_has_type("bpf_rdonly_cast"));
+  SensorOptions options;
+  options.file_btf_walk = false;
+  ASSERT_FALSE(file_probes_walk_btf(options));
+  Harness old(options);
+  old.sensor->secret_maps().load_name_filter(catalog->kernel_filter());
+  old.sensor->secret_maps().add_secret_inode(secret_dev, secret_ino, aws_id);
+  fs::create_directories(root / "older/.aws");
+  std::string candidate = (root / "older/.aws/credentials").string();
+  std::ofstream(candidate) << "[x]\n";
+  std::string secret = (root / "home/.aws/credentials").string();
+  std::string plain = (root / "plain/notes.txt").string();
+  pid_t pid = run_child("cw-helpers", [&] {
+    close(open(plain.c_str(), O_RDONLY));
+    close(open(candidate.c_str(), O_RDONLY));
+    return open(secret.c_str(), O_RDONLY) >= 0 ? 0 : 1;  // last: once it is here, so is everything before it
+  });
+  std::optional<Event> hit;
+  for (auto deadline = std::chrono::steady_clock::now() + 3s; !hit && std::chrono::steady_clock::now() < deadline;
+       std::this_thread::sleep_for(10ms))
+    for (const auto &ev : old.all_of(pid, EventKind::FileOpen))
+      if (std::get<FileOpenDetails>(ev.details).match == OpenMatch::Inode) hit = ev;
+  ASSERT_TRUE(hit);
+  auto opens = old.all_of(pid, EventKind::FileOpen);
+  ASSERT_EQ(opens.size(), 2u);  // the plain file produced nothing
+  const auto &name = std::get<FileOpenDetails>(opens[0].details);
+  EXPECT_EQ(name.match, OpenMatch::Name);
+  EXPECT_EQ(name.resolved, candidate);
+  const auto &inode = std::get<FileOpenDetails>(opens[1].details);
+  EXPECT_EQ(inode.dev, secret_dev);
+  EXPECT_EQ(inode.ino, secret_ino);
+  EXPECT_EQ(inode.catalog_id, aws_id);
 }
 
 TEST_F(SensorTest, WriteOnlyOpen) {
