@@ -20,6 +20,7 @@
 #include "doctor/host_facts.h"
 #include "doctor/program_probes.h"
 #include "sensor/kernel_features.h"
+#include "sensor/probe_family.h"
 #include "version.h"
 
 namespace credwatch {
@@ -103,6 +104,19 @@ CheckResult btf_check() {
   }
   c.detail = "present, " + std::to_string(btf__type_cnt(btf)) + " types";
   btf__free(btf);
+  return c;
+}
+
+// Which build of the files programs the agent loads (sensor/file_probes.cpp): both work, one is cheaper per open.
+CheckResult file_walk_check() {
+  CheckResult c{"bpf.rdonly_cast", "bpf", "bpf_rdonly_cast kfunc (Linux 6.2+)", CheckStatus::Ok, "", "", false};
+  if (file_probes_walk_btf(SensorOptions{})) {
+    c.detail = "present: opened files are walked with plain loads";
+    return c;
+  }
+  c.status = CheckStatus::Fallback;
+  c.detail = "not in the kernel's BTF";
+  c.instead = "the files programs read each field of an opened file with a helper call (about 100 ns more per open)";
   return c;
 }
 
@@ -252,6 +266,7 @@ DoctorReport run_doctor(const DoctorOptions &options) {
 
   add(kernel_check(u.release, u.machine));
   add(btf_check());
+  add(file_walk_check());
 
   std::string why_status;
   auto status = read_file("/proc/self/status", &why_status);
