@@ -578,7 +578,8 @@ class Suite:
             base = res["none"]["median"]
             res["ratio"] = res["agent"]["median"] / base
             # Each condition's best round against the other's: this VM has slow phases lasting seconds to minutes,
-            # with or without the agent, and a median taking a condition's three slow rounds reads them as cost.
+            # with or without the agent, and a median taking four of a condition's seven rounds from a slow phase
+            # reads it as cost.
             best = min if better == "lower" else max
             res["best_ratio"] = best(samples[name]["agent"]) / best(samples[name]["none"])
             res["met"] = res["ratio"] <= target if better == "lower" else res["ratio"] >= target

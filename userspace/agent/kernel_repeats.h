@@ -1,7 +1,7 @@
 // The rows the kernel's repeat counts belong to. The kernel folds a process's identical read-only opens of a known
 // secret, and its identical connects, within a window (bpf/lib/repeats.h) and names each window by the record that
-// opened it; that record became a row, or folded into one (RepeatFolder). The counts land on that row, as the
-// agent's own folded repeats do.
+// opened it; that record became a row (it never folds into another in userspace). The counts land on that row, as
+// the agent's own folded repeats do.
 #pragma once
 
 #include <cstdint>

@@ -92,7 +92,18 @@ BpfSensor::BpfSensor(const SensorOptions &options, RecordHandler handler)
     else
       try_family(name, open);
   };
-  if (options_.files)
+  if (options_.files && tracefs_.available && file_probes_walk_btf(options_)) {
+    // The plain-load build was verified on fewer kernels than the helper-call one: if it is refused, use the other.
+    try {
+      add_family(open_file_probes(options_));
+    } catch (const SensorError &e) {
+      log->warn("files probes walking opened files with plain loads unavailable ({}); trying the helper-call build",
+                e.what());
+      SensorOptions older = options_;
+      older.file_btf_walk = false;
+      try_family("files", [&] { return open_file_probes(older); });
+    }
+  } else if (options_.files)
     syscall_family("files", [&] { return open_file_probes(options_); });
   else
     family_status_.emplace_back("files", "disabled by configuration");

@@ -41,7 +41,7 @@ class FileProbes : public ProbeFamily {
 }  // namespace
 
 bool file_probes_walk_btf(const SensorOptions &options) {
-  return options.file_btf_walk && KernelFeatures::btf_has_type("bpf_rdonly_cast");
+  return options.file_btf_walk && KernelFeatures::btf_has_func("bpf_rdonly_cast");
 }
 
 std::unique_ptr<ProbeFamily> open_file_probes(const SensorOptions &options) {

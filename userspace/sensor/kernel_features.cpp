@@ -69,6 +69,14 @@ bool KernelFeatures::btf_has_type(const std::string &name) {
   return found;
 }
 
+bool KernelFeatures::btf_has_func(const std::string &name) {
+  struct btf *btf = btf__load_vmlinux_btf();
+  if (!btf) return false;
+  bool found = btf__find_by_name_kind(btf, name.c_str(), BTF_KIND_FUNC) >= 0;
+  btf__free(btf);
+  return found;
+}
+
 std::string KernelFeatures::cgroup2_mount(const std::string &mountinfo) {
   std::ifstream in(mountinfo);
   std::string line;

@@ -23,6 +23,8 @@ class KernelFeatures {
   static bool has_vmlinux_btf();
   // Does the kernel's BTF know this type name (e.g. "btf_trace_sched_process_exec")?
   static bool btf_has_type(const std::string &name);
+  // Does the kernel's BTF have a function of this name (a kfunc such as "bpf_rdonly_cast")?
+  static bool btf_has_func(const std::string &name);
   // The cgroup v2 mount point ("/sys/fs/cgroup" or "/sys/fs/cgroup/unified"), or "".
   static std::string cgroup2_mount(const std::string &mountinfo = "/proc/self/mountinfo");
   // "6.18.44-..." from uname.

@@ -298,7 +298,8 @@ TEST_F(SensorTest, UnknownFileWithASecretNameIsACandidateWithItsResolvedPath) {
 // The build for kernels without bpf_rdonly_cast (before 6.2) reads the file, inode, device and names through
 // helper calls; the suite's own sensor takes the plain-load build wherever the kernel has the kfunc.
 TEST_F(SensorTest, HelperCallBuildOfTheFileProbesFindsTheSameOpens) {
-  EXPECT_EQ(file_probes_walk_btf(SensorOptions{}), KernelFeatures::btf_has_type("bpf_rdonly_cast"));
+  EXPECT_EQ(file_probes_walk_btf(SensorOptions{}), KernelFeatures::btf_has_func("bpf_rdonly_cast"));
+  EXPECT_FALSE(KernelFeatures::btf_has_func("task_struct"));  // a struct of that name is no kfunc
   SensorOptions options;
   options.file_btf_walk = false;
   ASSERT_FALSE(file_probes_walk_btf(options));
@@ -564,6 +565,7 @@ TEST_F(SensorTest, OnlyClosedRepeatWindowsAreTaken) {
     if (c.tgid == static_cast<uint32_t>(pid)) counted += c.count;
   size_t records = folding->all_of(pid, EventKind::FileOpen).size();
   EXPECT_GE(records, 1u);
+  EXPECT_LT(records, 10u);  // most were counted, not sent
   EXPECT_EQ(records + counted, 10u);  // every window closed by now, each taken once
 }
 

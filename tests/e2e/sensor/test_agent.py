@@ -191,7 +191,7 @@ class AgentRecordsWhatUsersDo(E2ETestCase):
         agent = self.start_agent()
         refused = closed_port()
         script = ("import socket\n"
-                  "for _ in range(200):\n"
+                  "for _ in range(500):\n"
                   "    s = socket.socket()\n"
                   "    try: s.connect(('127.0.0.1', %d))\n"
                   "    except OSError: pass\n"
@@ -202,11 +202,12 @@ class AgentRecordsWhatUsersDo(E2ETestCase):
         rows = [e for e in events(agent.db, "--kind", "connect") if e["details"].get("port") == refused]
         self.assertGreaterEqual(len(rows), 1)
         self.assertLessEqual(len(rows), 3, rows)  # one per window
-        self.assertEqual(sum(1 + e["repeats"] for e in rows), 200)
-        # Counted in the kernel: a few records crossed the ring buffer, not 200.
+        self.assertEqual(sum(1 + e["repeats"] for e in rows), 500)
+        # Counted in the kernel: a few records crossed the ring buffer, not 500 (the count is every connect on the
+        # host while the agent ran, hence the margin).
         stats = json.loads(credwatch("stats", "--format", "json", db=agent.db).stdout)
         sent = sum(s["emitted"] for s in stats["sources"] if s["source"] == "connect")
-        self.assertLess(sent, 50, stats)
+        self.assertLess(sent, 250, stats)
 
     def test_agent_that_cannot_open_its_database_exits_with_a_clear_message(self):
         blocker = os.path.join(self.workdir, "file")

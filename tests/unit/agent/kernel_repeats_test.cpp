@@ -16,7 +16,7 @@ TEST(KernelRepeatRows, CountsLandOnTheRowOfTheRecordThatOpenedTheirWindow) {
   KernelRepeatRows rows;
   rows.note(kOpen, 100, 5 * kSecond, 41);
   rows.note(kOpen, 101, 5 * kSecond, 42);  // the same kernel time in another process is another window
-  rows.note(kOpen, 100, 6 * kSecond, 41);  // a later window whose record folded into the same row
+  rows.note(kOpen, 100, 6 * kSecond, 43);  // the process's next window, a row of its own
   auto out = rows.resolve({{kOpen, 101, 5 * kSecond, 5 * kSecond + 900, 7}, {kOpen, 100, 5 * kSecond, 5 * kSecond + 500, 3},
                            {kOpen, 100, 6 * kSecond, 6 * kSecond + 10, 2}},
                           clock);
@@ -27,7 +27,7 @@ TEST(KernelRepeatRows, CountsLandOnTheRowOfTheRecordThatOpenedTheirWindow) {
   EXPECT_EQ(out[0].last_ns, clock.to_wall(5 * kSecond + 900));  // wall time, as every row's
   EXPECT_EQ(out[1].event_id, 41);
   EXPECT_EQ(out[1].count, 3u);
-  EXPECT_EQ(out[2].event_id, 41);
+  EXPECT_EQ(out[2].event_id, 43);
   EXPECT_EQ(out[2].count, 2u);
   EXPECT_EQ(rows.folded(), 12u);
   EXPECT_EQ(rows.lost(), 0u);
