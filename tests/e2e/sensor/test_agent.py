@@ -164,15 +164,19 @@ class AgentRecordsWhatUsersDo(E2ETestCase):
         agent = self.start_agent()
         secret = self.make_secret("home/erin/.aws/credentials", "[default]\naws_access_key_id = AKIAREPEAT0000000001\n"
                                   "aws_secret_access_key = e2e0repeat0e2e0repeat0e2e0repeat0e2e0rep\n")
-        script = f"for _ in range(300): open({secret!r}).read()"
+        # The file is new: until the agent has confirmed it is a secret (its first read, handled within the
+        # agent's 50 ms poll), the kernel only knows its name, and name matches are not folded there.
+        subprocess.run(["python3", "-c", f"open({secret!r}).read()"], check=True)
+        time.sleep(1.0)
+        script = f"for _ in range(299): open({secret!r}).read()"
         reader = subprocess.run(["python3", "-c", script], check=True)
         self.assertEqual(reader.returncode, 0)
         code, _ = agent.stop()  # stopping reports the windows still open
         self.assertEqual(code, 0, agent.read_log())
         rows = [e for e in events(agent.db, "--kind", "file_open", "--path", secret)
                 if e["details"]["access"] == "read"]  # not the test's own write that made it
-        self.assertGreaterEqual(len(rows), 1)
-        self.assertLessEqual(len(rows), 3, rows)  # one per window; the loop takes well under a second
+        self.assertGreaterEqual(len(rows), 2)
+        self.assertLessEqual(len(rows), 4, rows)  # the first reader's, then one per window of the second's
         self.assertEqual(sum(1 + e["repeats"] for e in rows), 300)
         folded = max(rows, key=lambda e: e["repeats"])
         self.assertGreater(folded["repeats"], 0)
