@@ -602,6 +602,62 @@ class Suite:
             return None
         return sum(s.get("lost", 0) for s in json.loads(p.stdout).get("sources", []))
 
+    # ---- kernel cost per call ---------------------------------------------------------------------------------
+
+    KERNEL_COST_WORKLOADS = ("open_plain", "open_secret", "tcp_connect")
+
+    def kernel_costs(self):
+        """Each agent program's run time per call (kernel.bpf_stats_enabled) under the loop workloads: firmer than
+        the overhead ratios on a noisy machine, since it counts only the programs' own time. Statistics cost each
+        run two clock reads, so these figures include a few tens of nanoseconds of their own."""
+        if "kernel_costs" in self.skips:
+            return {"skipped": self.skips["kernel_costs"]}
+        names = [n for n in self.KERNEL_COST_WORKLOADS if n not in self.skips]
+        if not names:
+            return {"skipped": "no loop workload ran"}
+        stats_path = "/proc/sys/kernel/bpf_stats_enabled"
+        try:
+            with open(stats_path) as f:
+                before_setting = f.read().strip()
+            with open(stats_path, "w") as f:
+                f.write("1")
+        except OSError as e:
+            return {"skipped": f"cannot enable {stats_path}: {e}"}
+        agent = Agent(str(self.credwatch), str(self.workdir / "kernel-costs.db"), str(self.workdir / "agent-costs.log"))
+        out = {}
+        try:
+            loaded_before = set(self.program_stats())
+            agent.start()
+            # The agent's programs are those that appeared with it (bpftool here may not say which process holds one).
+            mine = set(self.program_stats()) - loaded_before
+            for name in names:
+                wait_idle(agent.proc.pid)
+                first = self.program_stats()
+                self.measure(name)
+                last = self.program_stats()
+                progs = {}
+                for prog_id, (prog, runs, ns) in last.items():
+                    if prog_id not in mine or prog_id not in first:
+                        continue
+                    d_runs, d_ns = runs - first[prog_id][1], ns - first[prog_id][2]
+                    if d_runs >= 1000:
+                        progs[prog] = {"runs": d_runs, "ns_per_run": d_ns / d_runs}
+                out[name] = progs
+        finally:
+            agent.stop()
+            with open(stats_path, "w") as f:
+                f.write(before_setting)
+        return out
+
+    @staticmethod
+    def program_stats():
+        """{prog id: (name, run count, run time ns)} of every loaded BPF program."""
+        p = subprocess.run(["bpftool", "prog", "show", "-j"], capture_output=True, text=True, timeout=60)
+        if p.returncode != 0:
+            raise BenchError(f"bpftool prog show failed: {p.stderr.strip()[-200:]}")
+        return {prog["id"]: (prog.get("name", ""), prog.get("run_cnt", 0), prog.get("run_time_ns", 0))
+                for prog in json.loads(p.stdout)}
+
     # ---- capacity: latency, then the zero-loss rate ------------------------------------------------------------
 
     def count_recorded(self, db, path, t0, t1):
@@ -888,6 +944,8 @@ class Suite:
                   "machine": self.machine()}
         log(f"{self.mode} run, {self.rounds} round(s), work dir {self.workdir}")
         report["workloads"], report["agent_during_overhead"] = self.overhead()
+        log("kernel programs' cost per call (kernel.bpf_stats_enabled)")
+        report["kernel_costs"] = self.kernel_costs()
         report["capacity"] = self.capacity()
         report["decode"] = self.decode_bench()
         report["pipeline"] = self.pipeline()
@@ -951,6 +1009,16 @@ def print_table(report):
         lost = a.get("agent_lost")
         print(f"\nagent during the overhead rounds: {100 * a['agent_cpu_share_median']:.0f}% of a core (median), "
               f"{'unknown' if lost is None else lost} record(s) lost")
+    costs = report.get("kernel_costs", {})
+    print("\nkernel programs, run time per call (kernel.bpf_stats_enabled, agent attached)")
+    if "skipped" in costs:
+        print(f"  SKIPPED: {costs['skipped']}")
+    for name, progs in costs.items():
+        if name == "skipped":
+            continue
+        label = next(w[1] for w in WORKLOADS if w[0] == name)
+        cells = ", ".join(f"{prog} {c['ns_per_run']:.0f} ns x {c['runs']:,}" for prog, c in sorted(progs.items()))
+        print(f"  {label:<36} {cells or 'no agent program ran 1,000 times'}")
     cap = report["capacity"]
     print("\nagent capacity")
     if "skipped" in cap:
@@ -1066,12 +1134,12 @@ def main():
     ap.add_argument("--build-dir", default=str(REPO_DIR / "build-bench"), help="CMake build dir with the binaries")
     ap.add_argument("--storm-processes", type=int, default=4, help="processes in the secret-open storm (default 4)")
     ap.add_argument("--skip", default="", help="comma-separated: " + ",".join(w[0] for w in WORKLOADS) +
-                    ",peer,floor,capacity,decode,pipeline")
+                    ",peer,floor,kernel_costs,capacity,decode,pipeline")
     ap.add_argument("--keep", action="store_true", help="keep the temporary work dir (logs, databases)")
     ap.add_argument("--no-pin", action="store_true", help="do not pin the single-process workloads to one CPU")
     args = ap.parse_args()
     args.skip = [s for s in args.skip.split(",") if s]
-    known = {w[0] for w in WORKLOADS} | {"peer", "floor", "capacity", "decode", "pipeline"}
+    known = {w[0] for w in WORKLOADS} | {"peer", "floor", "kernel_costs", "capacity", "decode", "pipeline"}
     if unknown := [s for s in args.skip if s not in known]:
         ap.error(f"--skip: unknown name(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     if args.rounds is not None and args.rounds < 1:
