@@ -107,6 +107,13 @@ class Harness {
     }
     return std::nullopt;
   }
+  // Waits until cond holds (it may call all_of, which wait_for's predicate may not); false on timeout.
+  static bool wait_until(const std::function<bool()> &cond, std::chrono::milliseconds timeout = 3s) {
+    for (auto deadline = std::chrono::steady_clock::now() + timeout; std::chrono::steady_clock::now() < deadline;
+         std::this_thread::sleep_for(10ms))
+      if (cond()) return true;
+    return false;
+  }
   std::vector<Event> all_of(uint32_t tgid, std::optional<EventKind> kind = std::nullopt) {
     std::lock_guard lock(mutex);
     std::vector<Event> out;
@@ -316,12 +323,10 @@ TEST_F(SensorTest, HelperCallBuildOfTheFileProbesFindsTheSameOpens) {
     close(open(candidate.c_str(), O_RDONLY));
     return open(secret.c_str(), O_RDONLY) >= 0 ? 0 : 1;  // last: once it is here, so is everything before it
   });
-  std::optional<Event> hit;
-  for (auto deadline = std::chrono::steady_clock::now() + 3s; !hit && std::chrono::steady_clock::now() < deadline;
-       std::this_thread::sleep_for(10ms))
-    for (const auto &ev : old.all_of(pid, EventKind::FileOpen))
-      if (std::get<FileOpenDetails>(ev.details).match == OpenMatch::Inode) hit = ev;
-  ASSERT_TRUE(hit);
+  ASSERT_TRUE(old.wait_for([&](const Event &ev) {
+    return ev.process.tgid == static_cast<uint32_t>(pid) && ev.kind == EventKind::FileOpen &&
+           std::get<FileOpenDetails>(ev.details).match == OpenMatch::Inode;
+  }));
   auto opens = old.all_of(pid, EventKind::FileOpen);
   ASSERT_EQ(opens.size(), 2u);  // the plain file produced nothing
   const auto &name = std::get<FileOpenDetails>(opens[0].details);
@@ -393,16 +398,10 @@ TEST_F(SensorTest, RepeatedReadsOfASecretAreCountedInTheKernel) {
       n += (std::get<FileOpenDetails>(ev.details).flags & O_ACCMODE) == O_RDWR;
     return n;
   };
-  auto all_writes_arrived = [&](Harness &h, pid_t pid) {
-    for (auto deadline = std::chrono::steady_clock::now() + 3s; std::chrono::steady_clock::now() < deadline;
-         std::this_thread::sleep_for(10ms))
-      if (writes_of(h, pid) == 5) return true;
-    return false;
-  };
   for (pid_t pid : {first, second}) {
     // The writes come last: once all five are here, so is every record of the reads.
-    ASSERT_TRUE(all_writes_arrived(folding, pid)) << pid;
-    ASSERT_TRUE(all_writes_arrived(*harness, pid)) << pid;
+    ASSERT_TRUE(Harness::wait_until([&] { return writes_of(folding, pid) == 5; })) << pid;
+    ASSERT_TRUE(Harness::wait_until([&] { return writes_of(*harness, pid) == 5; })) << pid;
   }
   auto counts = folding.sensor->take_repeats(true);
   for (pid_t pid : {first, second}) {
@@ -586,15 +585,12 @@ TEST_F(SensorTest, RepeatedConnectsAreCountedInTheKernelUntilASecretRead) {
     close(open(secret.c_str(), O_RDWR));  // sentinel: arrives after everything above
     return 0;
   });
-  auto sentinel = [&](Harness &h) {
-    for (auto deadline = std::chrono::steady_clock::now() + 3s; std::chrono::steady_clock::now() < deadline;
-         std::this_thread::sleep_for(10ms))
-      for (const auto &ev : h.all_of(pid, EventKind::FileOpen))
-        if ((std::get<FileOpenDetails>(ev.details).flags & O_ACCMODE) == O_RDWR) return true;
-    return false;
+  auto sentinel = [&](const Event &ev) {
+    return ev.process.tgid == static_cast<uint32_t>(pid) && ev.kind == EventKind::FileOpen &&
+           (std::get<FileOpenDetails>(ev.details).flags & O_ACCMODE) == O_RDWR;
   };
-  ASSERT_TRUE(sentinel(*folding));
-  ASSERT_TRUE(sentinel(*harness));
+  ASSERT_TRUE(folding->wait_for(sentinel));
+  ASSERT_TRUE(harness->wait_for(sentinel));
   EXPECT_EQ(harness->all_of(pid, EventKind::Connect).size(), 23u);  // without a window: every connect
 
   // The records in order: connects before the read, the read, connects after it.
