@@ -9,8 +9,8 @@ char LICENSE[] SEC("license") = "GPL";
 
 #ifdef CW_FILE_BTF
 /* Built as files_btf.bpf.c for kernels with this kfunc (6.2+): it turns the file into a BTF pointer, so the walk to
- * its inode, device and names is plain loads, which the verifier makes fault-safe, instead of a helper call per
- * field on nearly every open of the node. */
+ * its inode, device, dentry and parent is plain loads, which the verifier makes fault-safe, instead of a helper call
+ * per field on nearly every open of the node. */
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 #endif
 
