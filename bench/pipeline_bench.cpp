@@ -384,7 +384,15 @@ int run(const Options &opt) {
 
   // The records, built once per (identity, slot) would be identities x 20 buffers; instead each is built on
   // the fly into one reused buffer of the largest size, which costs a memcpy the kernel would also have paid.
-  const uint64_t base_ns = boot_ns();
+  // Each carries the time it is fed, as the kernel's would, and once a second the upkeep of the agent's loop runs
+  // (windows closed, state expired): without it every window of the run stays open, which no agent does.
+  auto next_second = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  auto upkeep = [&] {
+    WallNs now = wall_now_ns();
+    processes.expire(now);
+    pipeline.tick(now);
+    if (opt.detection) detection.tick(now);
+  };
   const std::vector<std::string> pod_paths = pod_credential_paths();
 
   double feeder_cpu0 = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
@@ -400,7 +408,7 @@ int run(const Options &opt) {
     o.start_ns = 1'000'000 + k;
     o.cgroup_id = kFirstCgroup + k;
     o.mnt_ns = kMntNs + 1 + k;  // each pod its own mount namespace
-    o.ts_ns = base_ns + i * 1000;
+    o.ts_ns = boot_ns();
     o.comm = "app";
     uint32_t slot = static_cast<uint32_t>(round % 20);
     std::vector<uint8_t> rec;
@@ -437,6 +445,10 @@ int run(const Options &opt) {
     pipeline.on_record(rec);
     ++records;
     if ((i & 0x3ff) == 0) {
+      if (std::chrono::steady_clock::now() >= next_second) {
+        upkeep();
+        next_second = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+      }
       // Backpressure instead of drops: the steady state of a writer that keeps up (a batch queued while one is
       // written), which is what memory means.
       auto stall0 = std::chrono::steady_clock::now();
