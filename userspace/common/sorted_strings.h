@@ -1,5 +1,6 @@
 // A set of strings held as one sorted vector: a tree node per string costs more than most of the strings do, and
-// these sets (a baseline's credentials, sources, destinations) are read far more often than they grow.
+// these sets (a baseline's credentials, sources, destinations) are read far more often than they grow. The strings
+// are pooled (common/shared_text.h): thousands of pods' baselines name the same token path and services.
 #pragma once
 
 #include <algorithm>
@@ -10,13 +11,15 @@
 #include <utility>
 #include <vector>
 
+#include "common/shared_text.h"
+
 namespace credwatch {
 
 class SortedStrings {
  public:
-  using value_type = std::string;
+  using value_type = SharedText;
   using size_type = size_t;
-  using const_iterator = std::vector<std::string>::const_iterator;
+  using const_iterator = std::vector<SharedText>::const_iterator;
   using iterator = const_iterator;  // elements are the ordering: never changed in place
 
   SortedStrings() = default;
@@ -25,15 +28,14 @@ class SortedStrings {
   }
 
   // As std::set::insert: the element and whether it was added.
-  std::pair<const_iterator, bool> insert(std::string s) {
-    auto at = std::lower_bound(items_.begin(), items_.end(), s);
-    if (at != items_.end() && *at == s) return {at, false};
-    return {items_.insert(at, std::move(s)), true};
+  std::pair<const_iterator, bool> insert(std::string_view s) {
+    auto at = lower_bound(s);
+    if (at != items_.end() && at->view() == s) return {at, false};
+    return {items_.insert(at, SharedText(s)), true};
   }
   const_iterator find(std::string_view s) const {
-    auto at = std::lower_bound(items_.begin(), items_.end(), s,
-                               [](const std::string &a, std::string_view b) { return std::string_view(a) < b; });
-    return at != items_.end() && *at == s ? at : items_.end();
+    auto at = lower_bound(s);
+    return at != items_.end() && at->view() == s ? at : items_.end();
   }
   bool contains(std::string_view s) const { return find(s) != items_.end(); }
   size_t count(std::string_view s) const { return contains(s) ? 1 : 0; }
@@ -54,12 +56,16 @@ class SortedStrings {
   bool operator==(const SortedStrings &) const = default;
 
  private:
-  std::vector<std::string> items_;
+  std::vector<SharedText>::const_iterator lower_bound(std::string_view s) const {
+    return std::lower_bound(items_.begin(), items_.end(), s,
+                            [](const SharedText &a, std::string_view b) { return a.view() < b; });
+  }
+  std::vector<SharedText> items_;
 };
 
 inline void to_json(nlohmann::json &j, const SortedStrings &set) {
   j = nlohmann::json::array();
-  for (const auto &s : set) j.push_back(s);
+  for (const auto &s : set) j.push_back(std::string(s.view()));
 }
 
 }  // namespace credwatch

@@ -38,9 +38,25 @@ std::string join_ids(const std::vector<std::string> &ids) {
   return out;
 }
 
-std::string CredentialInventory::record(std::vector<ExtractedCredential> &creds, const std::string &kind,
-                                        const SourceKey &source, std::optional<WallNs> mtime, WallNs now,
-                                        InventoryUpdates &updates) {
+CredentialInventory::HeldIds::HeldIds(const std::vector<std::string> &ids) {
+  std::optional<uint64_t> number = ids.size() == 1 ? credential_id_number(ids[0]) : std::nullopt;
+  if (number) one_ = number;
+  else if (!ids.empty()) several_ = std::make_unique<const std::string>(join_ids(ids));
+}
+
+std::string CredentialInventory::HeldIds::joined() const {
+  if (one_) return credential_id_text(*one_);
+  return several_ ? *several_ : std::string();
+}
+
+bool CredentialInventory::HeldIds::operator==(const HeldIds &o) const {
+  if (one_ || o.one_) return one_ == o.one_;
+  return (several_ ? *several_ : std::string()) == (o.several_ ? *o.several_ : std::string());
+}
+
+const CredentialInventory::Sources::value_type &CredentialInventory::record(
+    std::vector<ExtractedCredential> &creds, const std::string &kind, const SourceKey &source,
+    std::optional<WallNs> mtime, WallNs now, InventoryUpdates &updates) {
   std::vector<std::string> ids;
   // The source's own node, which the credentials recorded below point at.
   auto source_node = sources_.try_emplace(source).first;
@@ -75,24 +91,24 @@ std::string CredentialInventory::record(std::vector<ExtractedCredential> &creds,
     }
     r.seen_ns = now;
     r.origin = source.origin;
-    r.source = source.source;
+    r.source = source.source.view();
     r.mnt_ns = source.mnt_ns;
     r.file_mtime_ns = mtime;
     updates.records.push_back(std::move(r));
   }
-  std::string joined = join_ids(ids);
-  std::string &held = source_node->second;
-  if (!held.empty() && held != joined) {
-    std::vector<std::string> previous = split_ids(held);
-    CredentialRotation rot{source.origin, source.source, source.mnt_ns, {}, {}, now};
+  HeldIds now_held(ids);
+  HeldIds &held = source_node->second;
+  if (!held.empty() && !(held == now_held)) {
+    std::vector<std::string> previous = split_ids(held.joined());
+    CredentialRotation rot{std::string(source.origin), std::string(source.source.view()), source.mnt_ns, {}, {}, now};
     for (const auto &id : previous)
       if (std::find(ids.begin(), ids.end(), id) == ids.end()) rot.old_ids.push_back(id);
     for (const auto &id : ids)
       if (std::find(previous.begin(), previous.end(), id) == previous.end()) rot.new_ids.push_back(id);
     if (!rot.old_ids.empty()) updates.rotations.push_back(std::move(rot));
   }
-  held = joined;
-  return joined;
+  held = std::move(now_held);
+  return *source_node;
 }
 
 const CredentialInventory::Description *CredentialInventory::describe(std::string_view id) const {
@@ -116,11 +132,11 @@ std::string CredentialInventory::file_opened(const SecretFileLocation &where, co
   auto it = files_.find(key);
   if (it != files_.end() && !it->second.dirty) {
     // Known content: look again only now and then, and read again only when it changed in place.
-    if (now - it->second.checked_ns < recheck_ns_) return it->second.ids;
-    it->second.checked_ns = now;
+    FileEntry &entry = it->second;
+    if (now - entry.checked_ns < recheck_ns_) return entry.ids.joined();
+    entry.checked_ns = now;
     auto st = reader_.stat(where);
-    if (!st || (st->size == it->second.state.size && st->mtime_ns == it->second.state.mtime_ns))
-      return it->second.ids;
+    if (!st || (st->size == entry.size && st->mtime_ns == entry.mtime_ns)) return entry.ids.joined();
   }
   SecretFileState state;
   std::string why;
@@ -128,18 +144,14 @@ std::string CredentialInventory::file_opened(const SecretFileLocation &where, co
   std::optional<SecretBytes> content = reader_.read(where, kMaxCredentialFileSize + 1, state, why);
   if (!content) {
     updates.error = why;
-    return it != files_.end() ? it->second.ids : std::string();
+    return it != files_.end() ? it->second.ids.joined() : std::string();
   }
   CredentialFileContents parsed = extract_credentials(kind, content->view());
   content->clear();
-  SourceKey source{"file", where.path, mnt_ns};
-  std::string ids = record(parsed.credentials, kind, source, state.mtime_ns, now, updates);
-  FileEntry &entry = files_[key];
-  entry.ids = ids;
-  entry.state = state;
-  entry.checked_ns = now;
-  entry.dirty = false;
-  return ids;
+  SourceKey source{"file", SharedText(where.path), mnt_ns};
+  const Sources::value_type &recorded = record(parsed.credentials, kind, source, state.mtime_ns, now, updates);
+  files_[key] = FileEntry{recorded.second, state.size, state.mtime_ns, now, false};
+  return recorded.second.joined();
 }
 
 void CredentialInventory::file_written(uint64_t dev, uint64_t ino) {
@@ -160,8 +172,8 @@ std::string CredentialInventory::env_seen(const std::string &scope, const std::s
   std::string kind = "env";
   if (described.is_object() && described.contains("token_type") && described["token_type"].is_string())
     kind = "env_" + described["token_type"].get<std::string>();
-  SourceKey source{"env", scope + ":" + name, 0};
-  return record(creds, kind, source, std::nullopt, now, updates);
+  SourceKey source{"env", SharedText(scope + ":" + name), 0};
+  return record(creds, kind, source, std::nullopt, now, updates).second.joined();
 }
 
 }  // namespace credwatch

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/secret_bytes.h"
+#include "common/shared_text.h"
 #include "common/time.h"
 #include "correlate/secret_reader.h"
 #include "credentials/credential_extractor.h"
@@ -100,35 +101,68 @@ class CredentialInventory {
   std::shared_ptr<const CredentialDescriptor> descriptor(const std::string &id) const;
 
  private:
-  struct FileEntry {
-    std::string ids;  // joined
-    SecretFileState state;
-    WallNs checked_ns = 0;
-    bool dirty = false;
+  // The credentials a source holds: nearly always one, kept as its id's number (model/credential_id.h); several are
+  // kept joined. 24 bytes and no allocation for one id, where the joined string took 64.
+  class HeldIds {
+   public:
+    HeldIds() = default;
+    explicit HeldIds(const std::vector<std::string> &ids);
+    HeldIds(const HeldIds &o)
+        : one_(o.one_), several_(o.several_ ? std::make_unique<const std::string>(*o.several_) : nullptr) {}
+    HeldIds(HeldIds &&) = default;
+    HeldIds &operator=(HeldIds o) {
+      one_ = o.one_;
+      several_ = std::move(o.several_);
+      return *this;
+    }
+    std::string joined() const;  // as events store them ("cw_a,cw_b", empty for none)
+    bool operator==(const HeldIds &o) const;
+    bool empty() const { return !one_ && !several_; }
+
+   private:
+    std::optional<uint64_t> one_;
+    std::unique_ptr<const std::string> several_;
   };
   struct SourceKey {
-    std::string origin, source;
+    std::string_view origin;  // "file" or "env": literals
+    SharedText source;        // pooled: every pod reads its token at the same path
     uint32_t mnt_ns;
     bool operator<(const SourceKey &o) const {
       return std::tie(origin, source, mnt_ns) < std::tie(o.origin, o.source, o.mnt_ns);
     }
   };
+  // What each source held when it was last read. std::map: its nodes never move, so credentials point at them
+  // instead of copying paths.
+  using Sources = std::map<SourceKey, HeldIds>;
+  struct FileEntry {
+    HeldIds ids;       // what the content held when it was read (its path may hold another file since)
+    int64_t size = 0;  // the content's size and mtime when it was read
+    WallNs mtime_ns = 0;
+    WallNs checked_ns = 0;
+    bool dirty = false;
+  };
+  struct InodeHash {
+    size_t operator()(const std::pair<uint64_t, uint64_t> &k) const {
+      return std::hash<uint64_t>{}(k.first * 0x9E3779B97F4A7C15ULL ^ k.second);
+    }
+  };
 
-  // The ids, joined.
-  std::string record(std::vector<ExtractedCredential> &creds, const std::string &kind, const SourceKey &source,
-                     std::optional<WallNs> mtime, WallNs now, InventoryUpdates &updates);
+  // The source's node, holding the credentials now recorded for it.
+  const Sources::value_type &record(std::vector<ExtractedCredential> &creds, const std::string &kind,
+                                    const SourceKey &source, std::optional<WallNs> mtime, WallNs now,
+                                    InventoryUpdates &updates);
 
   const SecretBytes &key_;
   SecretReader &reader_;
   int64_t recheck_ns_;
-  std::map<std::pair<uint64_t, uint64_t>, FileEntry> files_;       // by (dev, ino)
-  // One entry per credential: what describes it, and the sources it was recorded at (keys of sources_, whose
-  // nodes never move, so a credential seen at many paths does not copy them).
+  std::unordered_map<std::pair<uint64_t, uint64_t>, FileEntry, InodeHash> files_;  // by (dev, ino)
+  // One entry per credential: what describes it, and the sources it was recorded at (keys of sources_, so a
+  // credential seen at many paths does not copy them).
   struct Known {
     Description description;
     std::vector<const SourceKey *> sources;
   };
-  std::map<SourceKey, std::string> sources_;  // what each source held last, joined
+  Sources sources_;
   std::set<std::string, std::less<>> kinds_;  // Description::kind views these: declared before known_, never cleared
   // By credential id, as the number its hex digits spell (model/credential_id.h): 90,000 credentials took 6 MB more
   // with the id strings as keys.

@@ -81,12 +81,13 @@ const CredentialSharing::Users &CredentialSharing::record(std::string_view crede
   if (!number) return kNone;
   Group &group = users_[*number];
   if (time >= group.prune_at_ns) prune(group, time);
-  auto at = std::lower_bound(group.users.begin(), group.users.end(), identity,
-                             [](const auto &user, const std::string &id) { return user.first < id; });
-  if (at == group.users.end() || at->first != identity) at = group.users.insert(at, {identity, Use{}});
+  auto at = std::lower_bound(group.users.begin(), group.users.end(), std::string_view(identity),
+                             [](const auto &user, std::string_view id) { return user.first.view() < id; });
+  if (at == group.users.end() || at->first.view() != identity)
+    at = group.users.insert(at, {SharedText(identity), Use{}});
   Use &use = at->second;
   use.last_seen_ns = std::max(use.last_seen_ns, time);
-  use.namespace_ = std::move(namespace_);
+  if (use.namespace_.view() != namespace_) use.namespace_ = SharedText(namespace_);
   if (event_id != 0) use.event_id = event_id;
   // Members only ever get newer, so the earliest departure cannot come before the one computed at the last prune,
   // nor before this member's.
@@ -129,7 +130,7 @@ void SharedCredentialDetector::observe(const DetectionInput &in, std::vector<Ale
     ReuseReport &last = reported_[id];
     if (last.members.empty() || in.time - last.at_ns >= window_ns_) {
       last.members.clear();
-      for (const auto &[identity, use] : users) last.members.insert(identity);
+      for (const auto &[identity, use] : users) last.members.emplace(identity.view());
     } else {
       last.members.insert(in.event.identity);
     }
@@ -142,14 +143,15 @@ void SharedCredentialDetector::observe(const DetectionInput &in, std::vector<Ale
     std::set<std::string> listed;  // users is ordered by identity: the first few, cheaply
     for (const auto &[identity, use] : users) {
       if (listed.size() == kMaxListedMembers) break;
-      listed.insert(identity);
+      listed.emplace(identity.view());
     }
     a.summary = describe_credential(cred) + " used by " + std::to_string(users.size()) + " identities within " +
                 format_duration(window_ns_) + ": " + join(listed, users.size());
     a.details = {{"identities", listed}, {"identity_count", users.size()}, {"window_ns", window_ns_}};
     nlohmann::json namespaces = nlohmann::json::object();
     for (size_t i = 0; i < listed.size(); ++i)  // listed holds the first of them
-      if (const auto &[identity, use] = users[i]; !use.namespace_.empty()) namespaces[identity] = use.namespace_;
+      if (const auto &[identity, use] = users[i]; !use.namespace_.empty())
+        namespaces[std::string(identity.view())] = use.namespace_.view();
     if (!namespaces.empty()) a.details["namespaces"] = std::move(namespaces);
     // The finding is about the credential, not one identity: every identity's use folds into one alert.
     a.dedup_key = make_dedup_key(rule(), "", id);
@@ -185,7 +187,8 @@ void CrossEnvironmentReuseDetector::observe(const DetectionInput &in, std::vecto
       std::string env = environment_of(use.namespace_);
       if (env.empty()) continue;
       environments.insert(env);
-      if (in_environments++ < kMaxListedMembers) by_identity[identity] = {{"namespace", use.namespace_}, {"environment", env}};
+      if (in_environments++ < kMaxListedMembers)
+        by_identity[std::string(identity.view())] = {{"namespace", use.namespace_.view()}, {"environment", env}};
     }
     if (environments.size() < 2) continue;
     ReuseReport &last = reported_[id];

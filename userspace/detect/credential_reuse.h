@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/shared_text.h"
+
 #include "detect/detector.h"
 
 namespace credwatch {
@@ -30,11 +32,12 @@ class CredentialSharing {
  public:
   struct Use {
     WallNs last_seen_ns = 0;
-    std::string namespace_;  // Kubernetes namespace, empty outside Kubernetes
+    SharedText namespace_;  // Kubernetes namespace, empty outside Kubernetes
     int64_t event_id = 0;
   };
   // By identity, sorted: most credentials have one user, for whom a map's node cost more than the use itself.
-  using Users = std::vector<std::pair<std::string, Use>>;
+  // Identities and namespaces are pooled: an identity uses several credentials, and a namespace holds many.
+  using Users = std::vector<std::pair<SharedText, Use>>;
 
   explicit CredentialSharing(int64_t window_ns) : window_ns_(window_ns) {}
   // Records one use and returns the identities that used the credential within the window up to `time`. An id not

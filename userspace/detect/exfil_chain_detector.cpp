@@ -54,7 +54,7 @@ CredentialContext ExfilChainDetector::ReadCredential::context() const {
   CredentialContext c;
   if (has_id) c.id = credential_id_text(id);
   c.kind = std::string(kind);
-  (from_env ? c.env : c.path) = where;
+  (from_env ? c.env : c.path) = where.view();
   return c;
 }
 
@@ -83,7 +83,7 @@ std::shared_ptr<const ExfilChainDetector::ReadCredential> ExfilChainDetector::cr
   read->id = key.id;
   read->has_id = key.has_id;
   read->kind = *kinds_.insert(std::move(c.kind)).first;
-  read->where = std::move(read->from_env ? c.env : c.path);
+  read->where = SharedText(read->from_env ? c.env : c.path);
   return *credentials_.insert(std::move(read)).first;
 }
 
@@ -150,7 +150,8 @@ void ExfilChainDetector::observe(const DetectionInput &in, std::vector<Alert> &o
     if (in.time < r.time_ns || in.time - r.time_ns > options_.window_ns) continue;
     auto relation = related(r, e, in.context.process_chain);
     if (!relation) continue;
-    std::string key = r.credential->has_id ? credential_id_text(r.credential->id) : r.credential->where;
+    std::string key =
+        r.credential->has_id ? credential_id_text(r.credential->id) : std::string(r.credential->where.view());
     latest[key] = {&r, *relation};
   }
   const auto &c = std::get<ConnectDetails>(e.details);

@@ -9,6 +9,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/shared_text.h"
 #include "detect/detector.h"
 
 namespace credwatch {
@@ -54,7 +55,7 @@ class ExfilChainDetector final : public Detector {
     uint64_t id = 0;        // the credential id's number (model/credential_id.h), when has_id
     bool has_id = false;    // false: a catalogued secret the inventory could not fingerprint (or an id not its)
     std::string_view kind;  // interned in kinds_
-    std::string where;      // the path, or the variable's name
+    SharedText where;       // the path, or the variable's name: pooled, since every pod's token has the same path
     bool from_env = false;
     CredentialContext context() const;
   };
@@ -81,14 +82,14 @@ class ExfilChainDetector final : public Detector {
     using is_transparent = void;
     size_t operator()(const ReadKey &k) const;
     size_t operator()(const std::shared_ptr<const ReadCredential> &c) const {
-      return (*this)(ReadKey{c->id, c->has_id, c->where, c->from_env});
+      return (*this)(ReadKey{c->id, c->has_id, c->where.view(), c->from_env});
     }
   };
   struct ReadEqual {
     using is_transparent = void;
     static ReadKey key(const ReadKey &k) { return k; }
     static ReadKey key(const std::shared_ptr<const ReadCredential> &c) {
-      return {c->id, c->has_id, c->where, c->from_env};
+      return {c->id, c->has_id, c->where.view(), c->from_env};
     }
     template <class A, class B>
     bool operator()(const A &a, const B &b) const {

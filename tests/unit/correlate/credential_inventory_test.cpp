@@ -307,6 +307,23 @@ TEST_F(CredentialInventoryTest, NewContentInTheSameFileIsARotation) {
   EXPECT_EQ(inventory_.size(), 2u);
 }
 
+// Kubelet-style rotation: the path now leads to a new file, and the old file (still reachable another way) keeps
+// naming what it holds, not what its path holds now.
+TEST_F(CredentialInventoryTest, AReplacedFileKeepsItsOwnIdsAfterItsPathMovesOn) {
+  reader_.put(1, 100, testing::sa_token(), 5'000);
+  InventoryUpdates first;
+  std::string old_id = open(at(kSaPath, 1, 100), "kubernetes_sa_token", kT0, first);
+  reader_.put(1, 200, testing::sa_token("rotated-jti"), 9'000);
+  InventoryUpdates second;
+  std::string new_id = open(at(kSaPath, 1, 200), "kubernetes_sa_token", kT0 + 1, second);
+  ASSERT_NE(new_id, old_id);
+  ASSERT_EQ(second.rotations.size(), 1u);
+  InventoryUpdates again;
+  EXPECT_EQ(open(at(kSaPath, 1, 100), "kubernetes_sa_token", kT0 + 2, again), old_id);
+  EXPECT_EQ(open(at(kSaPath, 1, 200), "kubernetes_sa_token", kT0 + 3, again), new_id);
+  EXPECT_EQ(reader_.reads, 2);  // both known: neither read again
+}
+
 TEST_F(CredentialInventoryTest, AWriteMakesTheNextOpenReadAgainWithinRecheck) {
   reader_.put(1, 100, testing::sa_token(), 5'000);
   auto where = at(kSaPath, 1, 100);

@@ -223,7 +223,7 @@ TEST(CredentialSharing, MembersLeaveTheWindowAndRefreshedMembersStay) {
   auto &at_110 = sharing.record(kCredA, "c", "", 110, 5);       // b (10) left at 110
   auto names = [](const CredentialSharing::Users &users) {
     std::vector<std::string> out;
-    for (const auto &[identity, use] : users) out.push_back(identity);
+    for (const auto &[identity, use] : users) out.emplace_back(identity.view());
     return out;
   };
   EXPECT_THAT(names(at_110), ElementsAre("a", "c"));  // by identity
