@@ -65,7 +65,7 @@ DetectionContext DetectionStage::context_for(const Event &ev) {
     ctx.process_chain.push_back({ev.process.tgid, ev.process.start_ns, ev.process.comm, ev.process.exe, {}});
   IdentityRef id = d_.identities.resolve(ev.process.cgroup_id, ev.process.uid, ev.process.exe);
   ctx.identity_kind = id->kind;
-  ctx.identity_attributes = std::shared_ptr<const std::map<std::string, std::string>>(id, &id->attributes);
+  ctx.identity_attributes = std::shared_ptr<const IdentityAttributes>(id, &id->attributes);
   return ctx;
 }
 
@@ -116,7 +116,7 @@ void DetectionStage::task_ended(const Event &exit) {
     a.time_ns = a.first_seen_ns = a.last_seen_ns = exit.time_ns;
     a.identity = task.identity;
     a.identity_kind = id->kind;
-    a.identity_attributes = id->attributes;
+    a.identity_attributes = id->attributes.to_map();
     a.credential_id = credential;
     if (const auto *known = d_.credentials.describe(credential)) {
       a.credential_kind = known->kind;

@@ -9,18 +9,14 @@ const CredentialContext *DetectionContext::credential(std::string_view id) const
   return nullptr;
 }
 
-std::string_view DetectionContext::identity_attribute(const std::string &name) const {
-  auto it = identity_attributes->find(name);
-  return it == identity_attributes->end() ? std::string_view() : std::string_view(it->second);
+std::string_view DetectionContext::identity_attribute(std::string_view name) const {
+  return identity_attributes->get(name);
 }
 
-std::string_view DetectionContext::kubernetes_namespace() const {
-  static const std::string key = "k8s.ns";
-  return identity_attribute(key);
-}
+std::string_view DetectionContext::kubernetes_namespace() const { return identity_attribute("k8s.ns"); }
 
-const std::shared_ptr<const std::map<std::string, std::string>> &DetectionContext::no_attributes() {
-  static const auto none = std::make_shared<const std::map<std::string, std::string>>();
+const std::shared_ptr<const IdentityAttributes> &DetectionContext::no_attributes() {
+  static const auto none = std::make_shared<const IdentityAttributes>();
   return none;
 }
 

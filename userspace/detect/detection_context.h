@@ -11,6 +11,7 @@
 
 #include "model/alert.h"
 #include "model/credential_descriptor.h"
+#include "model/identity_attributes.h"
 #include "policy/policy.h"
 
 namespace credwatch {
@@ -40,18 +41,18 @@ struct DetectionContext {
   std::string identity_kind;  // kubernetes, container, systemd, host
   // k8s.ns, k8s.sa, container.id, ...: the identity layer's own map, shared rather than copied per event.
   // Never null.
-  std::shared_ptr<const std::map<std::string, std::string>> identity_attributes = no_attributes();
+  std::shared_ptr<const IdentityAttributes> identity_attributes = no_attributes();
   // The identity's policy. Unset: the engine resolves it from its own PolicySet (and re-resolves after a reload).
   std::optional<EffectivePolicy> policy;
 
   // The entry for a credential id, or nullptr.
   const CredentialContext *credential(std::string_view id) const;
   // One identity attribute, empty when the identity has none by that name.
-  std::string_view identity_attribute(const std::string &name) const;
+  std::string_view identity_attribute(std::string_view name) const;
   // The Kubernetes namespace from the attributes ("k8s.ns"), empty when the identity is not a pod.
   std::string_view kubernetes_namespace() const;
 
-  static const std::shared_ptr<const std::map<std::string, std::string>> &no_attributes();
+  static const std::shared_ptr<const IdentityAttributes> &no_attributes();
 };
 
 }  // namespace credwatch

@@ -68,9 +68,8 @@ const EffectivePolicy &DetectionEngine::policy_for(const Event &event, const Det
   if (it != effective_.end()) return it->second;
   PolicySubject subject = PolicySubject::from_spiffe_id(event.identity);
   // The identity layer's attributes are exact where the SPIFFE ID's segments may be escaped.
-  static const std::string ns_key = "k8s.ns", sa_key = "k8s.sa";
-  if (auto ns = context.identity_attribute(ns_key); !ns.empty()) subject.namespace_ = ns;
-  if (auto sa = context.identity_attribute(sa_key); !sa.empty()) subject.service_account = sa;
+  if (auto ns = context.identity_attribute("k8s.ns"); !ns.empty()) subject.namespace_ = ns;
+  if (auto sa = context.identity_attribute("k8s.sa"); !sa.empty()) subject.service_account = sa;
   if (effective_.size() >= kMaxCachedPolicies) effective_.clear();
   return effective_.emplace(event.identity, policies_.for_subject(subject)).first->second;
 }

@@ -13,7 +13,7 @@ Alert Detector::make_alert(const DetectionInput &in) const {
   a.node = std::string(in.node);
   a.identity = in.event.identity;
   a.identity_kind = in.context.identity_kind;
-  a.identity_attributes = *in.context.identity_attributes;
+  a.identity_attributes = in.context.identity_attributes->to_map();
   a.process_chain = in.context.process_chain;
   // Events not stored yet have no id; an evidence list of zeros would point at nothing.
   if (in.event.id != 0) a.evidence.push_back(in.event.id);

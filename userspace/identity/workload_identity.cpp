@@ -36,12 +36,12 @@ std::string_view exe_basename(std::string_view exe) {
 }
 
 void set(WorkloadIdentity &id, std::string_view key, std::string_view value) {
-  if (!value.empty()) id.attributes[std::string(key)] = std::string(value);
+  if (!value.empty()) id.attributes.set(key, value);
 }
 
 nlohmann::json attributes_object(const WorkloadIdentity &identity) {
   nlohmann::json attrs = nlohmann::json::object();
-  for (const auto &[k, v] : identity.attributes) attrs[k] = v;
+  for (const auto &[k, v] : identity.attributes) attrs[std::string(k)] = v;
   return attrs;
 }
 
@@ -198,8 +198,7 @@ WorkloadIdentity IdentityResolver::container_identity(const CgroupWorkload &w) {
 
 std::string_view IdentityResolver::CachedCgroup::path() const {
   const auto &attributes = shared ? shared->attributes : base.attributes;
-  auto it = attributes.find(std::string(identity_attr::kCgroupPath));
-  return it == attributes.end() ? std::string_view() : std::string_view(it->second);
+  return attributes.get(identity_attr::kCgroupPath);
 }
 
 IdentityResolver::CachedCgroup IdentityResolver::classify(uint64_t cgroup_id) {
@@ -245,7 +244,7 @@ IdentityResolver::CachedCgroup IdentityResolver::classify(uint64_t cgroup_id) {
 WorkloadIdentity IdentityResolver::host_identity(const CachedCgroup &entry, uint32_t uid, std::string_view exe) const {
   WorkloadIdentity id = entry.base;
   id.id = host_spiffe_id(config_.trust_domain, config_.node_name, uid, exe);
-  id.attributes[std::string(identity_attr::kUid)] = std::to_string(uid);
+  id.attributes.set(identity_attr::kUid, std::to_string(uid));
   set(id, identity_attr::kExe, exe);
   return id;
 }

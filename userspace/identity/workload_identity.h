@@ -12,6 +12,7 @@
 #include "identity/cgroup_path.h"
 #include "identity/cgroup_resolver.h"
 #include "identity/container_names.h"
+#include "model/identity_attributes.h"
 #include "identity/kubelet_pods.h"
 
 namespace credwatch {
@@ -22,11 +23,11 @@ namespace credwatch {
 struct WorkloadIdentity {
   std::string id;
   std::string kind;  // "kubernetes", "container", "systemd", "host"
-  std::map<std::string, std::string> attributes;
+  IdentityAttributes attributes;
   bool operator==(const WorkloadIdentity &) const = default;
 };
 
-// Resolved identities are shared, never copied per event: their attribute maps are the bulk of them.
+// Resolved identities are shared, never copied per event: their attributes are the bulk of them.
 using IdentityRef = std::shared_ptr<const WorkloadIdentity>;
 
 // Attribute names.

@@ -117,8 +117,7 @@ inline DetectionContext context_for(const std::string &ns = "", std::vector<Proc
   DetectionContext c;
   c.identity_kind = ns.empty() ? "host" : "kubernetes";
   if (!ns.empty())
-    c.identity_attributes = std::make_shared<const std::map<std::string, std::string>>(
-        std::map<std::string, std::string>{{"k8s.ns", ns}});
+    c.identity_attributes = std::make_shared<const IdentityAttributes>(IdentityAttributes{{"k8s.ns", ns}});
   c.process_chain = std::move(chain);
   return c;
 }

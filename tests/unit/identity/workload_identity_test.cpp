@@ -126,7 +126,7 @@ TEST_F(ResolverTest, KubernetesIdentity) {
       {"cgroup.path", pod_cgroup(kPodUidEscaped, kContainerId)},
       {"identity.source", "sa-token"},
   };
-  EXPECT_EQ(id.attributes, want);
+  EXPECT_EQ(id.attributes.to_map(), want);
 }
 
 TEST_F(ResolverTest, TwoPodsOfOneServiceAccountShareTheId) {
@@ -182,7 +182,7 @@ TEST_F(ResolverTest, ContainerIdentityByName) {
                                           {"container.runtime", "podman"},
                                           {"cgroup.path", cgroups.paths[200]},
                                           {"identity.source", "podman-storage"}};
-  EXPECT_EQ(id.attributes, want);
+  EXPECT_EQ(id.attributes.to_map(), want);
 }
 
 TEST_F(ResolverTest, ContainerWithoutNameUsesTheShortId) {
@@ -208,7 +208,7 @@ TEST_F(ResolverTest, SystemdIdentity) {
                                           {"systemd.slice", "system.slice"},
                                           {"cgroup.path", "/system.slice/nginx.service"},
                                           {"identity.source", "cgroup"}};
-  EXPECT_EQ(id.attributes, want);
+  EXPECT_EQ(id.attributes.to_map(), want);
 }
 
 TEST_F(ResolverTest, HostIdentityFromALoginSession) {
@@ -222,7 +222,7 @@ TEST_F(ResolverTest, HostIdentityFromALoginSession) {
                                           {"process.uid", "1000"},
                                           {"process.exe", "/usr/bin/curl"},
                                           {"identity.source", "cgroup"}};
-  EXPECT_EQ(id.attributes, want);
+  EXPECT_EQ(id.attributes.to_map(), want);
   // Same cgroup, another user and program: another identity, from the same cache entry.
   EXPECT_EQ(r.resolve(400, 0, "/usr/bin/sudo")->id, "spiffe://cluster.local/node/worker-1/host/uid/0/sudo");
   EXPECT_EQ(cgroups.path_calls, 1);
@@ -443,7 +443,7 @@ TEST(FormatIdentity, AllFourKinds) {
 
 TEST(FormatIdentity, ControlBytesAreNotPrinted) {
   WorkloadIdentity id = sample("host");
-  id.attributes["process.exe"] = "/tmp/evil\n[fake log line]\x1b[31m";
+  id.attributes.set("process.exe", "/tmp/evil\n[fake log line]\x1b[31m");
   std::string text = format_identity(id);
   EXPECT_EQ(text.find('\n'), std::string::npos);
   EXPECT_EQ(text.find('\x1b'), std::string::npos);
@@ -462,7 +462,7 @@ TEST(IdentityJson, AttributesAndWholeIdentity) {
 
 TEST(IdentityJson, InvalidUtf8IsReplacedNotThrown) {
   WorkloadIdentity id = sample("host");
-  id.attributes["process.exe"] = "/tmp/\xff\xfe\"quoted\"";
+  id.attributes.set("process.exe", "/tmp/\xff\xfe\"quoted\"");
   std::string json;
   ASSERT_NO_THROW(json = identity_attributes_json(id));
   auto parsed = nlohmann::json::parse(json);
