@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -59,7 +60,8 @@ class FlatStringTable {
     entries_.pop_back();
   }
 
-  // Calls f on every entry, erasing those for which it returns true.
+  // Calls f on every entry, erasing those for which it returns true. A table left under an eighth full gives its
+  // memory back: a burst must not keep its peak size for good.
   template <class F>
   void erase_if(F &&f) {
     for (size_t i = 0; i < entries_.size();) {
@@ -68,7 +70,11 @@ class FlatStringTable {
       else
         ++i;
     }
+    if (slots_.size() > kMinSlots && entries_.size() * 8 < slots_.size()) shrink();
   }
+
+  // Slots allocated (a power of two, 0 when nothing was ever inserted).
+  size_t capacity() const { return slots_.size(); }
 
   void clear() {
     entries_.clear();
@@ -109,12 +115,26 @@ class FlatStringTable {
     slots_[gap] = Slot{};
   }
 
-  void grow() {
-    size_t capacity = slots_.empty() ? 64 : slots_.size() * 2;
+  void grow() { rebuild(slots_.empty() ? kMinSlots : slots_.size() * 2); }
+
+  // To the smallest size that holds the entries at most a quarter full, so the next inserts do not grow it again.
+  void shrink() {
+    size_t capacity = kMinSlots;
+    while (capacity < entries_.size() * 4) capacity *= 2;
+    std::vector<Entry>(std::make_move_iterator(entries_.begin()), std::make_move_iterator(entries_.end()))
+        .swap(entries_);
+    std::vector<Slot>().swap(slots_);
+    rebuild(capacity);
+  }
+
+  void rebuild(size_t capacity) {
     slots_.assign(capacity, Slot{});
+    slots_.shrink_to_fit();
     mask_ = capacity - 1;
     for (uint32_t i = 0; i < entries_.size(); ++i) place(entries_[i].hash, i);
   }
+
+  static constexpr size_t kMinSlots = 64;
 
   std::vector<Slot> slots_;  // a power of two, at most half full
   size_t mask_ = 0;

@@ -88,5 +88,24 @@ TEST(FlatStringTable, EraseIfWithCollisionsAndReuseAfterClear) {
   EXPECT_EQ(table.find("k11", hash(11)), nullptr);
 }
 
+TEST(FlatStringTable, GivesMemoryBackWhenABurstIsOver) {
+  FlatStringTable<int> table;
+  for (int i = 0; i < 10000; ++i) table.insert("k" + std::to_string(i), std::hash<int>{}(i)).value = i;
+  const size_t at_peak = table.capacity();
+  EXPECT_GE(at_peak, 20000u);
+  table.erase_if([](const auto &entry) { return entry.value >= 100; });  // 100 left: under an eighth full
+  EXPECT_EQ(table.size(), 100u);
+  EXPECT_LT(table.capacity(), at_peak / 16);
+  EXPECT_GE(table.capacity(), 400u);  // room for the next inserts without growing at once
+  for (int i = 0; i < 10000; ++i) {
+    auto *found = table.find("k" + std::to_string(i), std::hash<int>{}(i));
+    ASSERT_EQ(found != nullptr, i < 100) << i;
+    if (found) ASSERT_EQ(found->value, i);
+  }
+  const size_t shrunk = table.capacity();
+  table.erase_if([](const auto &) { return false; });  // nothing erased, already small: kept as is
+  EXPECT_EQ(table.capacity(), shrunk);
+}
+
 }  // namespace
 }  // namespace credwatch
