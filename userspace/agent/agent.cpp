@@ -477,14 +477,18 @@ void Agent::Impl::update_metrics() {
   }
   auto fill = sensor->ring_fill();
   metrics.set_ring_buffer_fill(fill.used_bytes, fill.size_bytes);
+  // Totals counted elsewhere, brought up to date (counters only ever grow).
+  auto catch_up = [](Counter &counter, uint64_t total) {
+    if (static_cast<double>(total) > counter.value()) counter.inc(static_cast<double>(total) - counter.value());
+  };
   uint64_t decode_errors = pipeline->counters().decode_errors + sensor->handler_errors();
-  auto &metered = metrics.decode_errors();
-  if (decode_errors > metered.value()) metered.inc(decode_errors - metered.value());
-  auto &folded = metrics.events_folded();
-  if (pipeline->folded() > folded.value()) folded.inc(pipeline->folded() - folded.value());
-  auto &repeats_lost = metrics.events_lost("repeats");
-  if (pipeline->kernel_repeats_lost() > repeats_lost.value())
-    repeats_lost.inc(pipeline->kernel_repeats_lost() - repeats_lost.value());
+  catch_up(metrics.decode_errors(), decode_errors);
+  catch_up(metrics.events_folded(), pipeline->folded());
+  // Every loss the stats report, by the same sources: an undecodable record, an event the full queue refused, a
+  // kernel repeat count whose row the store refused.
+  catch_up(metrics.events_lost("decode"), decode_errors);
+  catch_up(metrics.events_lost("queue"), writer->stats().dropped);
+  catch_up(metrics.events_lost("repeats"), pipeline->kernel_repeats_lost());
   metrics.identities_tracked().set(static_cast<double>(identities->cached_cgroups()));
   metrics.credentials_tracked().set(static_cast<double>(credentials->size()));
   if (config.retention_ns > 0) {
