@@ -100,7 +100,9 @@ TEST(FlatStringTable, GivesMemoryBackWhenABurstIsOver) {
   for (int i = 0; i < 10000; ++i) {
     auto *found = table.find("k" + std::to_string(i), std::hash<int>{}(i));
     ASSERT_EQ(found != nullptr, i < 100) << i;
-    if (found) ASSERT_EQ(found->value, i);
+    if (found) {
+      ASSERT_EQ(found->value, i);
+    }
   }
   const size_t shrunk = table.capacity();
   table.erase_if([](const auto &) { return false; });  // nothing erased, already small: kept as is
