@@ -14,7 +14,7 @@
 #include <linux/types.h>
 #endif
 
-#define CW_ABI_VERSION 2
+#define CW_ABI_VERSION 3
 
 #define CW_COMM_LEN 16
 #define CW_PATH_LEN 256       /* a path as the process passed it to the syscall */
@@ -275,6 +275,7 @@ struct cw_repeat_value {
 	__u64 first_ns; /* cw_header.ts_ns of the record that opened the window */
 	__u64 last_ns;  /* boot time of the newest repeat */
 	__u64 count;    /* events counted here instead of sent: repeats of that record */
+	__u64 sent_ns;  /* the newest record of the window's events sent: the first, or a connect after a secret read */
 };
 
 /* Value of the secret_inodes map. */

@@ -23,6 +23,7 @@ int cw_exit_connect(struct trace_event_raw_sys_exit *ctx)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct cw_connect_repeat_key rk = {};
+	struct cw_repeat_value *after_read = NULL;
 	struct pt_regs *regs;
 	const void *uaddr;
 	__u16 family = 0;
@@ -65,13 +66,14 @@ int cw_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	if (family != CW_AF_UNIX && cw_repeat_owner(&rk.owner, task)) {
 		struct cw_repeat_value *v = bpf_map_lookup_elem(&connect_repeats, &rk);
 
-		/* After a secret read since the window opened, each connect is sent: the agent must see the read and
-		 * the connect in order. */
-		if (v && !cw_secret_read_since(rk.owner.cgroup_id, v->first_ns)) {
+		/* A secret read since this window last sent a record: this connect is sent, so that the agent sees the
+		 * read and a connect after it in order. Those after it fold again until the next read. */
+		if (v && !cw_secret_read_since(rk.owner.cgroup_id, v->sent_ns)) {
 			cw_count_repeat(v);
 			return 0;
 		}
 		foldable = !v;
+		after_read = v;
 	}
 
 	struct cw_connect *rec = cw_reserve(CW_PROG_CONNECT, sizeof(*rec));
@@ -103,6 +105,8 @@ int cw_exit_connect(struct trace_event_raw_sys_exit *ctx)
 		}
 	}
 	rec->repeat_window = foldable ? cw_open_window(&connect_repeats, &rk, &rec->hdr) : 0;
+	if (after_read)
+		after_read->sent_ns = rec->hdr.ts_ns;
 	cw_submit(rec);
 	return 0;
 }

@@ -37,7 +37,7 @@ static __always_inline void cw_count_repeat(struct cw_repeat_value *v)
  * events are sent one by one. */
 static __always_inline __u32 cw_open_window(void *map, const void *key, const struct cw_header *h)
 {
-	struct cw_repeat_value first = {.first_ns = h->ts_ns, .last_ns = h->ts_ns};
+	struct cw_repeat_value first = {.first_ns = h->ts_ns, .last_ns = h->ts_ns, .sent_ns = h->ts_ns};
 
 	return bpf_map_update_elem(map, key, &first, BPF_NOEXIST) == 0;
 }
