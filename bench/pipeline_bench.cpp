@@ -61,6 +61,9 @@ struct Options {
   uint32_t policies = 0;              // synthetic policies, one per identity up to this many
   bool detection = true;
   uint32_t repeat_window_ms = 1000;  // the agent's default; 0: every record is a row of its own
+  // Records per second of the records' own clock: how fast the node produces them, whatever this machine's speed.
+  // It decides which repeats fall into one window and how much windowed state is live.
+  uint64_t feed_rate = 1'000'000;
   // cold: every process execs again every 20 records, so nearly every record is new (the worst case);
   // steady: each process execs once and then keeps using its credentials and connecting, as a busy node does.
   std::string mix = "cold";
@@ -384,11 +387,13 @@ int run(const Options &opt) {
 
   // The records, built once per (identity, slot) would be identities x 20 buffers; instead each is built on
   // the fly into one reused buffer of the largest size, which costs a memcpy the kernel would also have paid.
-  // Each carries the time it is fed, as the kernel's would, and once a second the upkeep of the agent's loop runs
-  // (windows closed, state expired): without it every window of the run stays open, which no agent does.
-  auto next_second = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-  auto upkeep = [&] {
-    WallNs now = wall_now_ns();
+  // Their times follow a synthetic clock at --feed-rate, so that runs repeat whatever the machine's speed, and at
+  // each of its seconds the upkeep of the agent's loop runs (windows closed, state expired) as the agent's does.
+  const uint64_t base_ns = boot_ns();
+  const uint64_t step_ns = 1'000'000'000ull / opt.feed_rate;
+  uint64_t next_second_ns = base_ns + 1'000'000'000ull;
+  auto upkeep = [&](uint64_t at_boot_ns) {
+    WallNs now = clock.to_wall(at_boot_ns);
     processes.expire(now);
     pipeline.tick(now);
     if (opt.detection) detection.tick(now);
@@ -408,7 +413,11 @@ int run(const Options &opt) {
     o.start_ns = 1'000'000 + k;
     o.cgroup_id = kFirstCgroup + k;
     o.mnt_ns = kMntNs + 1 + k;  // each pod its own mount namespace
-    o.ts_ns = boot_ns();
+    o.ts_ns = base_ns + i * step_ns;
+    if (o.ts_ns >= next_second_ns) {
+      upkeep(o.ts_ns);
+      next_second_ns += 1'000'000'000ull;
+    }
     o.comm = "app";
     uint32_t slot = static_cast<uint32_t>(round % 20);
     std::vector<uint8_t> rec;
@@ -445,10 +454,6 @@ int run(const Options &opt) {
     pipeline.on_record(rec);
     ++records;
     if ((i & 0x3ff) == 0) {
-      if (std::chrono::steady_clock::now() >= next_second) {
-        upkeep();
-        next_second = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-      }
       // Backpressure instead of drops: the steady state of a writer that keeps up (a batch queued while one is
       // written), which is what memory means.
       auto stall0 = std::chrono::steady_clock::now();
@@ -504,6 +509,7 @@ int run(const Options &opt) {
       {"policies", opt.policies},
       {"detection", opt.detection},
       {"repeat_window_ms", opt.repeat_window_ms},
+      {"feed_rate", opt.feed_rate},
       {"mix", opt.mix},
       {"store_floor", floor},
       {"folded", pipeline.folded()},
@@ -561,6 +567,10 @@ int main(int argc, char **argv) {
   app.add_option("--repeat-window-ms", opt.repeat_window_ms,
                  "Identical events of a process this close fold into one row (0: every record is a row)")
       ->capture_default_str()->check(CLI::Range(0u, 60'000u));
+  app.add_option("--feed-rate", opt.feed_rate,
+                 "Records per second of the records' own clock (repeat windows and upkeep follow it)")
+      ->capture_default_str()
+      ->check(CLI::Range(1'000ull, 1'000'000'000ull));
   app.add_option("--mix", opt.mix,
                  "cold: processes exec again every 20 records (nearly all records new); steady: they exec once and "
                  "keep using their credentials")
