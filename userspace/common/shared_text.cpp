@@ -2,6 +2,7 @@
 #include "common/shared_text.h"
 
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <unordered_set>
 
@@ -52,9 +53,10 @@ SharedText::SharedText(std::string_view text) {
     node_->handles.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  node_ = new Node;
-  node_->text.assign(text);
-  p.nodes.insert(node_);
+  auto node = std::make_unique<Node>();
+  node->text.assign(text);
+  p.nodes.insert(node.get());
+  node_ = node.release();
 }
 
 SharedText::SharedText(const SharedText &other) noexcept : node_(other.node_) {

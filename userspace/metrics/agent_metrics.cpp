@@ -26,7 +26,8 @@ AgentMetrics::AgentMetrics(const BuildInfo &build)
     : events_(registry_.counter_family("credwatch_events_total", "Events recorded, by kind.", {"kind"})),
       events_lost_(registry_.counter_family(
           "credwatch_events_lost_total",
-          "Records lost before the store, by BPF program (ring buffer full) or agent stage (decode, queue).",
+          "Records lost before the store, by BPF program (ring buffer full) or agent stage (decode, queue, "
+          "repeats: kernel repeat counts whose row the store refused).",
           {"source"})),
       decode_errors_(
           registry_.counter("credwatch_decode_errors_total", "Ring-buffer records that could not be decoded.")),

@@ -35,7 +35,7 @@ class AgentMetrics {
   Counter &events(EventKind kind) { return events_.with({to_string(kind)}); }
   Counter &events(std::string_view kind) { return events_.with({kind}); }
   // credwatch_events_lost_total{source}: records lost, by BPF program ("exec", "file_open", ...) or agent
-  // stage ("decode", "queue").
+  // stage ("decode", "queue", "repeats").
   Counter &events_lost(std::string_view source) { return events_lost_.with({source}); }
   // credwatch_decode_errors_total: ring-buffer records that could not be decoded.
   Counter &decode_errors() { return decode_errors_; }

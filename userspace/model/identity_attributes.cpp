@@ -59,17 +59,18 @@ size_t IdentityAttributes::locate(std::string_view name, bool &found) const {
 void IdentityAttributes::set(std::string_view name, std::string_view value) {
   if (name.size() > std::numeric_limits<uint16_t>::max()) throw std::length_error("attribute name too long");
   if (value.size() > std::numeric_limits<uint32_t>::max()) throw std::length_error("attribute value too long");
-  bool found = false;
-  size_t at = locate(name, found);
-  if (found) {
-    Lengths old = lengths_at(blob_, at);
-    blob_.erase(at, kHeader + old.name + old.value);
-  }
+  // The pair first: name or value may view this blob (a.set("x", a.get("y"))), which the erase below shifts.
   Lengths l{static_cast<uint16_t>(name.size()), static_cast<uint32_t>(value.size())};
   std::string pair(kHeader, '\0');
   std::memcpy(pair.data(), &l.name, sizeof(l.name));
   std::memcpy(pair.data() + sizeof(l.name), &l.value, sizeof(l.value));
   pair.append(name).append(value);
+  bool found = false;
+  size_t at = locate(std::string_view(pair).substr(kHeader, l.name), found);
+  if (found) {
+    Lengths old = lengths_at(blob_, at);
+    blob_.erase(at, kHeader + old.name + old.value);
+  }
   blob_.insert(at, pair);
   // Identities are built once and read for their lifetime: no growth slack.
   blob_.shrink_to_fit();

@@ -37,6 +37,15 @@ TEST(IdentityAttributes, EqualSetsAreEqualWhateverTheOrderTheyWereBuiltIn) {
   EXPECT_EQ(IdentityAttributes(m), a);
 }
 
+TEST(IdentityAttributes, AValueTakenFromTheSameAttributesCanReplaceAnother) {
+  IdentityAttributes a{{"a.first", "one"}, {"b.second", "two"}, {"c.third", "three"}};
+  a.set("a.first", a.get("c.third"));  // a view into the blob the replacement rewrites
+  a.set("c.third", a.get("a.first"));
+  EXPECT_EQ(a.at("a.first"), "three");
+  EXPECT_EQ(a.at("c.third"), "three");
+  EXPECT_EQ(a.at("b.second"), "two");
+}
+
 TEST(IdentityAttributes, AnyBytesAndEmptyValuesRoundTrip) {
   const std::string with_nul("a\0b", 3);
   IdentityAttributes a;
