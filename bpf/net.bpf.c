@@ -26,7 +26,13 @@ int cw_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	struct cw_repeat_value *after_read = NULL;
 	struct pt_regs *regs;
 	const void *uaddr;
-	__u16 family = 0;
+	union {
+		__u16 family;
+		struct sockaddr_in sin;
+		struct sockaddr_in6 sin6;
+	} sa;
+	__u32 addrlen, len;
+	__u16 family;
 	int foldable = 0;
 	int fd;
 
@@ -35,8 +41,15 @@ int cw_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
 	uaddr = (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
-	if (bpf_probe_read_user(&family, sizeof(family), uaddr))
+	addrlen = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	__builtin_memset(&sa, 0, sizeof(sa));
+	/* One read of the address, no longer than the caller said it is (a legal 24-byte sockaddr_in6 may end a
+	 * page). Read back through volatile, so the verifier sees the bound checked here. */
+	len = addrlen < sizeof(sa) ? addrlen : sizeof(sa);
+	len = *(volatile __u32 *)&len;
+	if (len < sizeof(__u16) || len > sizeof(sa) || bpf_probe_read_user(&sa, len, uaddr))
 		return 0;
+	family = sa.family;
 	if (family != CW_AF_INET && family != CW_AF_INET6 && family != CW_AF_UNIX)
 		return 0;
 
@@ -51,17 +64,11 @@ int cw_exit_connect(struct trace_event_raw_sys_exit *ctx)
 		rk.sock_type = BPF_CORE_READ(sock, type);
 	}
 	if (family == CW_AF_INET) {
-		struct sockaddr_in sin = {};
-
-		bpf_probe_read_user(&sin, sizeof(sin), uaddr);
-		rk.port = bpf_ntohs(sin.sin_port);
-		__builtin_memcpy(rk.addr, &sin.sin_addr, 4);
+		rk.port = bpf_ntohs(sa.sin.sin_port);
+		__builtin_memcpy(rk.addr, &sa.sin.sin_addr, 4);
 	} else if (family == CW_AF_INET6) {
-		struct sockaddr_in6 sin6 = {};
-
-		bpf_probe_read_user(&sin6, sizeof(sin6), uaddr);
-		rk.port = bpf_ntohs(sin6.sin6_port);
-		__builtin_memcpy(rk.addr, &sin6.sin6_addr, 16);
+		rk.port = bpf_ntohs(sa.sin6.sin6_port);
+		__builtin_memcpy(rk.addr, &sa.sin6.sin6_addr, 16);
 	}
 	if (family != CW_AF_UNIX && cw_repeat_owner(&rk.owner, task)) {
 		struct cw_repeat_value *v = bpf_map_lookup_elem(&connect_repeats, &rk);
@@ -83,7 +90,7 @@ int cw_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	cw_fill_header(&rec->hdr, task, CW_REC_CONNECT, sizeof(*rec));
 	rec->ret = ctx->ret;
 	rec->fd = fd;
-	rec->addrlen = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	rec->addrlen = addrlen;
 	rec->family = family;
 	rec->sock_type = rk.sock_type;
 	rec->port = rk.port;

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -537,6 +538,34 @@ TEST_F(SensorTest, ConnectsIpv4Ipv6AndUnixSuccessfulAndRefused) {
     EXPECT_EQ(d.sock_type, SOCK_STREAM);
     EXPECT_GE(d.fd, 3);
   }
+}
+
+// An IPv6 address passed with the 24 bytes the kernel accepts (no scope id), ending right at an unmapped page: the
+// program reads no more than the caller gave.
+TEST_F(SensorTest, AShortIpv6AddressAtTheEndOfAPageIsSeen) {
+  Listener v6(AF_INET6);
+  constexpr socklen_t kShortLen = 24;  // offsetof(sockaddr_in6, sin6_scope_id)
+  pid_t pid = run_child("cw-conn6", [&] {
+    long page = sysconf(_SC_PAGESIZE);
+    auto *pages =
+        static_cast<char *>(mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    if (pages == MAP_FAILED || munmap(pages + page, page) != 0) return 2;
+    auto *sin6 = reinterpret_cast<sockaddr_in6 *>(pages + page - kShortLen);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(v6.port());
+    sin6->sin6_flowinfo = 0;
+    sin6->sin6_addr = in6addr_loopback;
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    int rc = connect(fd, reinterpret_cast<sockaddr *>(sin6), kShortLen);
+    close(fd);
+    return rc == 0 ? 0 : 1;
+  });
+  auto ev = harness->wait_for(
+      [pid](const Event &e) { return e.kind == EventKind::Connect && e.process.tgid == static_cast<uint32_t>(pid); });
+  ASSERT_TRUE(ev);
+  auto &d = std::get<ConnectDetails>(ev->details);
+  EXPECT_EQ(d.destination(), "[::1]:" + std::to_string(v6.port()));
+  EXPECT_EQ(d.result, 0);
 }
 
 // Without all, only windows that closed (and settled) are taken; the others stay counting until they have.
