@@ -390,7 +390,6 @@ int run(const Options &opt) {
   // Their times follow a synthetic clock at --feed-rate, so that runs repeat whatever the machine's speed, and at
   // each of its seconds the upkeep of the agent's loop runs (windows closed, state expired) as the agent's does.
   const uint64_t base_ns = boot_ns();
-  const uint64_t step_ns = 1'000'000'000ull / opt.feed_rate;
   uint64_t next_second_ns = base_ns + 1'000'000'000ull;
   auto upkeep = [&](uint64_t at_boot_ns) {
     WallNs now = clock.to_wall(at_boot_ns);
@@ -413,7 +412,7 @@ int run(const Options &opt) {
     o.start_ns = 1'000'000 + k;
     o.cgroup_id = kFirstCgroup + k;
     o.mnt_ns = kMntNs + 1 + k;  // each pod its own mount namespace
-    o.ts_ns = base_ns + i * step_ns;
+    o.ts_ns = base_ns + i * 1'000'000'000ull / opt.feed_rate;
     if (o.ts_ns >= next_second_ns) {
       upkeep(o.ts_ns);
       next_second_ns += 1'000'000'000ull;

@@ -226,7 +226,7 @@ static __always_inline int cw_on_open_exit(long ret, __u16 syscall, const struct
 	rec->dirfd = args->dirfd;
 	rec->syscall = syscall;
 	rec->match = match;
-	rec->repeat_window = foldable ? cw_open_window(&open_repeats, &rk, &rec->hdr) : 0;
+	rec->repeat_window = foldable ? cw_open_window(&open_repeats, &rk, &rec->hdr, rec->hdr.ts_ns) : 0;
 	if (ret >= 0 && (args->flags & CW_O_ACCMODE) != 01 /* O_WRONLY */)
 		cw_note_secret_read(rec->hdr.cgroup_id, rec->hdr.ts_ns);
 	rec->catalog_id = catalog_id;

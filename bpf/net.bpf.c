@@ -24,6 +24,7 @@ int cw_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct cw_connect_repeat_key rk = {};
 	struct cw_repeat_value *after_read = NULL;
+	__u64 checked_ns = 0;
 	struct pt_regs *regs;
 	const void *uaddr;
 	union {
@@ -73,6 +74,8 @@ int cw_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	if (family != CW_AF_UNIX && cw_repeat_owner(&rk.owner, task)) {
 		struct cw_repeat_value *v = bpf_map_lookup_elem(&connect_repeats, &rk);
 
+		checked_ns = bpf_ktime_get_boot_ns();
+
 		/* A secret read since this window last sent a record: this connect is sent, so that the agent sees the
 		 * read and a connect after it in order. Those after it fold again until the next read. */
 		if (v && !cw_secret_read_since(rk.owner.cgroup_id, v->sent_ns)) {
@@ -111,9 +114,9 @@ int cw_exit_connect(struct trace_event_raw_sys_exit *ctx)
 			rec->unix_path_len = len;
 		}
 	}
-	rec->repeat_window = foldable ? cw_open_window(&connect_repeats, &rk, &rec->hdr) : 0;
+	rec->repeat_window = foldable ? cw_open_window(&connect_repeats, &rk, &rec->hdr, checked_ns) : 0;
 	if (after_read)
-		after_read->sent_ns = rec->hdr.ts_ns;
+		after_read->sent_ns = checked_ns;
 	cw_submit(rec);
 	return 0;
 }

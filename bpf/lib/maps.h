@@ -94,9 +94,9 @@ struct {
 	__type(value, __u8);
 } exits_seen SEC(".maps");
 
-/* When each cgroup last sent a record of a secret read (an open that is not write-only, a getenv): a connect
- * after it never folds into a repeat window opened before it (lib/repeats.h), since a read followed by a connect is
- * what the exfiltration rule looks for. LRU: a gone cgroup's entry ages out. */
+/* When each cgroup last sent a record of a secret read (an open that is not write-only, a getenv): the first
+ * connect after it is sent even when a repeat window would fold it (lib/repeats.h), since a read followed by a
+ * connect is what the exfiltration rule looks for. LRU: a gone cgroup's entry ages out. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);

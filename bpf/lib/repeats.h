@@ -34,10 +34,10 @@ static __always_inline void cw_count_repeat(struct cw_repeat_value *v)
 
 /* Opens the window of key for the record just reserved (its header filled): true when the record opened it. After
  * the reservation, so that a window exists only for a record that will reach the agent; when the map is full the
- * events are sent one by one. */
-static __always_inline __u32 cw_open_window(void *map, const void *key, const struct cw_header *h)
+ * events are sent one by one. checked_ns: when the program began deciding to send (see cw_secret_read_since). */
+static __always_inline __u32 cw_open_window(void *map, const void *key, const struct cw_header *h, __u64 checked_ns)
 {
-	struct cw_repeat_value first = {.first_ns = h->ts_ns, .last_ns = h->ts_ns, .sent_ns = h->ts_ns};
+	struct cw_repeat_value first = {.first_ns = h->ts_ns, .last_ns = h->ts_ns, .sent_ns = checked_ns};
 
 	return bpf_map_update_elem(map, key, &first, BPF_NOEXIST) == 0;
 }
@@ -50,7 +50,9 @@ static __always_inline void cw_note_secret_read(__u64 cgroup_id, __u64 ts)
 	bpf_map_update_elem(&secret_reads, &cgroup_id, &ts, BPF_ANY);
 }
 
-/* Whether the cgroup sent a record of a secret read at or after since. */
+/* Whether the cgroup sent a record of a secret read at or after since. A window's sent_ns is the time its sending
+ * program began deciding, before its reservation, not its record's time, which is taken after: a read on another
+ * CPU stamped in between may sit after that record in the ring, and must still send the next connect. */
 static __always_inline int cw_secret_read_since(__u64 cgroup_id, __u64 since)
 {
 	__u64 *last = bpf_map_lookup_elem(&secret_reads, &cgroup_id);

@@ -598,7 +598,8 @@ TEST_F(SensorTest, OnlyClosedRepeatWindowsAreTaken) {
 }
 
 // Identical connects within a window: one record, the rest counted in the kernel; but after a secret read in the
-// same cgroup, each connect is sent until the next window, so the agent sees the read and then the connect.
+// same cgroup the next connect is sent, so the agent sees the read and then a connect, and the ones after it count
+// again (on the window's first record).
 TEST_F(SensorTest, RepeatedConnectsAreCountedInTheKernelAndAReadSendsTheNextOne) {
   auto folding = folding_harness();
   uint16_t refused;
