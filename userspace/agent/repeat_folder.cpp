@@ -4,6 +4,8 @@
 #include <fcntl.h>
 
 #include <cstring>
+#include <functional>
+#include <string_view>
 
 namespace credwatch {
 
@@ -18,6 +20,11 @@ void append(std::string &key, const std::string &text) {
   append(key, static_cast<uint32_t>(text.size()));  // length-prefixed: no two field lists give the same bytes
   key += text;
 }
+
+// A text stood for by its hash, where other fields of the key already pin down what it names: a key is kept per
+// open window, and a busy node has tens of thousands open. Never for a text a workload could choose to make two
+// different events collide (a failed open's path, a socket path, a variable's name).
+void append_hash(std::string &key, const std::string &text) { append(key, std::hash<std::string_view>{}(text)); }
 
 }  // namespace
 
@@ -36,7 +43,7 @@ std::string_view RepeatFolder::key_of(const Event &ev, WallNs generation) {
   append(key, ev.process.uid);
   append(key, ev.process.gid);
   append(key, ev.process.cgroup_id);
-  append(key, ev.process.exe);
+  append_hash(key, ev.process.exe);  // it changes only with an exec, which the generation already tells
   switch (ev.kind) {
     case EventKind::FileOpen: {
       const auto &d = std::get<FileOpenDetails>(ev.details);
@@ -47,7 +54,10 @@ std::string_view RepeatFolder::key_of(const Event &ev, WallNs generation) {
       append(key, d.dev);
       append(key, d.ino);
       append(key, d.dirfd);
-      append(key, d.requested);
+      // The file is the inode; the name it was opened by is kept apart too, but as a hash (the kernel's own
+      // folding ignores it). A failed open has no inode: its name is what tells it apart.
+      if (d.ino != 0) append_hash(key, d.requested);
+      else append(key, d.requested);
       append(key, d.result < 0 ? d.result : 0);  // any fd is the same success; each errno is its own outcome
       break;
     }

@@ -210,3 +210,23 @@ TEST(RepeatFolder, FailedRelativeOpensDoNotFold) {
   absolute.time_ns = 3;
   EXPECT_FALSE(f.offer(absolute));
 }
+
+// A file is its inode: two names of it are two windows (the name is kept, as a hash). A failed open has no inode,
+// so its name tells it apart, whole.
+TEST(RepeatFolder, NamesOfAFileAndFailedOpensOfOtherPathsAreWindowsOfTheirOwn) {
+  Folder f;
+  Event by_link = secret_open(0);
+  std::get<FileOpenDetails>(by_link.details).requested = "/run/secrets/token-link";
+  EXPECT_TRUE(f.offer(secret_open(0)));
+  EXPECT_TRUE(f.offer(by_link));
+  by_link.time_ns = 1;
+  EXPECT_FALSE(f.offer(by_link));
+  EXPECT_FALSE(f.offer(secret_open(2)));
+  for (const char *path : {"/secret/a", "/secret/b"}) {
+    Event failed = secret_open(3, 100, -13);
+    auto &d = std::get<FileOpenDetails>(failed.details);
+    d.ino = 0;
+    d.requested = path;
+    EXPECT_TRUE(f.offer(failed)) << path;
+  }
+}
