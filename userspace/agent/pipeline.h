@@ -20,6 +20,7 @@
 #include "enrich/environment_assembler.h"
 #include "enrich/process_table.h"
 #include "identity/workload_identity.h"
+#include "model/inode_key.h"
 #include "sensor/secret_maps.h"
 #include "store/event_writer.h"
 
@@ -106,18 +107,10 @@ class EventPipeline {
   // When the process last exec'd: repeats never cross into a new program.
   WallNs exec_generation(uint32_t tgid) const;
 
-  struct InodeKey {
-    uint64_t dev, ino;
-    bool operator==(const InodeKey &) const = default;
-  };
-  struct InodeHash {
-    size_t operator()(const InodeKey &k) const { return std::hash<uint64_t>()(k.dev * 1000003 ^ k.ino); }
-  };
-
   Deps d_;
   RecordDecoder decoder_;
   EnvironmentAssembler assembler_;
-  std::unordered_map<InodeKey, std::string, InodeHash> secret_files_;  // where known secret inodes live
+  std::unordered_map<InodeKey, std::string, InodeKeyHash> secret_files_;  // where known secret inodes live
   std::set<std::pair<uint64_t, std::string>> known_workloads_;          // instances already stored
   Counters counters_;
   RepeatFolder repeats_;

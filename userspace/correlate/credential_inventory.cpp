@@ -128,7 +128,7 @@ std::shared_ptr<const CredentialDescriptor> CredentialInventory::descriptor(cons
 
 std::string CredentialInventory::file_opened(const SecretFileLocation &where, const std::string &kind,
                                              uint32_t mnt_ns, WallNs now, InventoryUpdates &updates) {
-  auto key = std::make_pair(where.dev, where.ino);
+  InodeKey key{where.dev, where.ino};
   auto it = files_.find(key);
   if (it != files_.end() && !it->second.dirty) {
     // Known content: look again only now and then, and read again only when it changed in place.

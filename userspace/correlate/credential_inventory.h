@@ -20,6 +20,7 @@
 #include "correlate/secret_reader.h"
 #include "credentials/credential_extractor.h"
 #include "model/credential_descriptor.h"
+#include "model/inode_key.h"
 
 namespace credwatch {
 
@@ -141,12 +142,6 @@ class CredentialInventory {
     WallNs checked_ns = 0;
     bool dirty = false;
   };
-  struct InodeHash {
-    size_t operator()(const std::pair<uint64_t, uint64_t> &k) const {
-      return std::hash<uint64_t>{}(k.first * 0x9E3779B97F4A7C15ULL ^ k.second);
-    }
-  };
-
   // The source's node, holding the credentials now recorded for it.
   const Sources::value_type &record(std::vector<ExtractedCredential> &creds, const std::string &kind,
                                     const SourceKey &source, std::optional<WallNs> mtime, WallNs now,
@@ -155,7 +150,7 @@ class CredentialInventory {
   const SecretBytes &key_;
   SecretReader &reader_;
   int64_t recheck_ns_;
-  std::unordered_map<std::pair<uint64_t, uint64_t>, FileEntry, InodeHash> files_;  // by (dev, ino)
+  std::unordered_map<InodeKey, FileEntry, InodeKeyHash> files_;
   // One entry per credential: what describes it, and the sources it was recorded at (keys of sources_, so a
   // credential seen at many paths does not copy them).
   struct Known {
