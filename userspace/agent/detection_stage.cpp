@@ -44,7 +44,7 @@ DetectionContext DetectionStage::context_for(const Event &ev) {
     c.id = ev.credential.substr(start, comma - start);
     c.path = path;
     c.env = env;
-    if (const auto *known = d_.credentials.describe(c.id)) {
+    if (auto known = d_.credentials.describe(c.id)) {
       c.kind = known->kind;
       c.expires_ns = known->expires_ns;  // the descriptor itself only for alerts: see the engine's describer
     }
@@ -118,7 +118,7 @@ void DetectionStage::task_ended(const Event &exit) {
     a.identity_kind = id->kind;
     a.identity_attributes = id->attributes.to_map();
     a.credential_id = credential;
-    if (const auto *known = d_.credentials.describe(credential)) {
+    if (auto known = d_.credentials.describe(credential)) {
       a.credential_kind = known->kind;
       a.credential_descriptor = d_.credentials.descriptor(credential)->json();
     }

@@ -94,7 +94,7 @@ bool RepeatFolder::fold(const Event &ev, WallNs generation) {
     auto read = last_secret_read_.find(ev.process.cgroup_id);
     read_since = read != last_secret_read_.end() && read->second >= w.opened_ns;
   }
-  if (ev.time_ns >= w.closes_ns || read_since) {
+  if (ev.time_ns >= w.opened_ns + window_ns_ || read_since) {
     // Its window is over (or a secret was read since it opened): this one is recorded and opens the next.
     report(w);
     windows_.erase(entry);
@@ -136,13 +136,12 @@ void RepeatFolder::open(Prepared prepared) {
   }
   Window &w = entry->value;
   w.opened_ns = prepared.first.last_ns;
-  w.closes_ns = prepared.first.last_ns + window_ns_;
   w.pending = std::move(prepared.first);
 }
 
 void RepeatFolder::expire(WallNs now, bool all) {
   windows_.erase_if([&](auto &entry) {
-    if (!all && entry.value.closes_ns > now) return false;
+    if (!all && entry.value.opened_ns + window_ns_ > now) return false;
     report(entry.value);
     return true;
   });

@@ -5,8 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -17,8 +19,25 @@ namespace credwatch {
 template <class Value>
 class FlatStringTable {
  public:
+  // A key's bytes in an allocation of their own size: 16 bytes in the entry where a std::string took 32, which
+  // counts at a hundred thousand entries (the repeat folder's windows on a busy node).
+  class Key {
+   public:
+    Key() = default;
+    explicit Key(std::string_view bytes) : size_(static_cast<uint32_t>(bytes.size())) {
+      if (size_ == 0) return;
+      bytes_ = std::make_unique_for_overwrite<char[]>(size_);
+      std::memcpy(bytes_.get(), bytes.data(), size_);
+    }
+    std::string_view view() const { return {bytes_.get(), size_}; }
+    bool operator==(std::string_view other) const { return view() == other; }
+
+   private:
+    std::unique_ptr<char[]> bytes_;
+    uint32_t size_ = 0;
+  };
   struct Entry {
-    std::string key;
+    Key key;
     uint64_t hash = 0;
     Value value{};
   };
@@ -35,15 +54,15 @@ class FlatStringTable {
       const Slot &s = slots_[i];
       if (s.index == kEmpty) return nullptr;
       Entry &e = entries_[s.index];
-      // The slot's hash first: a key is compared only when its full hash matches.
-      if (s.hash == hash && e.key == key) return &e;
+      // The slot's hash first: a key is compared only when its hash's low half matches.
+      if (s.hash == static_cast<uint32_t>(hash) && e.key == key) return &e;
     }
   }
 
   // The key must not be present.
-  Entry &insert(std::string key, uint64_t hash) {
+  Entry &insert(std::string_view key, uint64_t hash) {
     if ((entries_.size() + 1) * 2 > slots_.size()) grow();
-    entries_.push_back(Entry{std::move(key), hash, Value{}});
+    entries_.push_back(Entry{Key(key), hash, Value{}});
     place(hash, static_cast<uint32_t>(entries_.size() - 1));
     return entries_.back();
   }
@@ -84,15 +103,17 @@ class FlatStringTable {
 
  private:
   static constexpr uint32_t kEmpty = UINT32_MAX;
+  // The hash's low half, which places the slot (tables stay far below 2^32 slots) and screens the keys: 8 bytes a
+  // slot instead of 16.
   struct Slot {
-    uint64_t hash = 0;
+    uint32_t hash = 0;
     uint32_t index = kEmpty;
   };
 
   void place(uint64_t hash, uint32_t index) {
     size_t i = hash & mask_;
     while (slots_[i].index != kEmpty) i = (i + 1) & mask_;
-    slots_[i] = Slot{hash, index};
+    slots_[i] = Slot{static_cast<uint32_t>(hash), index};
   }
 
   Slot &slot_of(uint64_t hash, uint32_t index) {

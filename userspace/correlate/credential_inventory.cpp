@@ -40,13 +40,25 @@ std::string join_ids(const std::vector<std::string> &ids) {
 
 CredentialInventory::HeldIds::HeldIds(const std::vector<std::string> &ids) {
   std::optional<uint64_t> number = ids.size() == 1 ? credential_id_number(ids[0]) : std::nullopt;
-  if (number) one_ = number;
+  if (number && *number != 0) one_ = *number;
   else if (!ids.empty()) several_ = std::make_unique<const std::string>(join_ids(ids));
 }
 
 std::string CredentialInventory::HeldIds::joined() const {
-  if (one_) return credential_id_text(*one_);
+  if (one_) return credential_id_text(one_);
   return several_ ? *several_ : std::string();
+}
+
+bool CredentialInventory::HeldIds::holds(std::string_view id) const {
+  if (one_) return credential_id_number(id) == one_;
+  if (!several_) return false;
+  std::string_view all = *several_;
+  for (size_t start = 0; start < all.size();) {
+    size_t comma = std::min(all.find(',', start), all.size());
+    if (all.substr(start, comma - start) == id) return true;
+    start = comma + 1;
+  }
+  return false;
 }
 
 bool CredentialInventory::HeldIds::operator==(const HeldIds &o) const {
@@ -58,9 +70,9 @@ const CredentialInventory::Sources::value_type &CredentialInventory::record(
     std::vector<ExtractedCredential> &creds, const std::string &kind, const SourceKey &source,
     std::optional<WallNs> mtime, WallNs now, InventoryUpdates &updates) {
   std::vector<std::string> ids;
-  // The source's own node, which the credentials recorded below point at.
   auto source_node = sources_.try_emplace(source).first;
-  const SourceKey *source_key = &source_node->first;
+  // What the source held before: a credential it already held was recorded there (the store has its source row).
+  const HeldIds &held_before = source_node->second;
   for (auto &c : creds) {
     CredentialFingerprint fp = fingerprint_credential(key_, c.value.view());
     c.value.clear();
@@ -69,9 +81,7 @@ const CredentialInventory::Sources::value_type &CredentialInventory::record(
     if (std::find(ids.begin(), ids.end(), fp.id) != ids.end()) continue;
     ids.push_back(fp.id);
     auto [known, first_sight] = known_.try_emplace(*number);
-    auto &seen_at = known->second.sources;
-    if (std::find(seen_at.begin(), seen_at.end(), source_key) != seen_at.end()) continue;
-    seen_at.push_back(source_key);
+    if (!first_sight && held_before.holds(fp.id)) continue;
     CredentialRecord r;
     r.id = fp.id;
     r.digest = fp.digest;
@@ -81,16 +91,18 @@ const CredentialInventory::Sources::value_type &CredentialInventory::record(
     // A known credential's row keeps its first descriptor: the store never updates it, and a later record carries
     // the resident one or, once that is stored, this sighting's, which the store ignores. Only when the first row
     // was lost (a failed batch) does this sighting's become the credential's, written with this record.
-    Description &description = known->second.description;
+    Known &entry = known->second;
     if (first_sight) {
       r.descriptor = CredentialDescriptor::from(c.descriptor);
-      description = {*kinds_.insert(kind).first, r.descriptor->expires_ns(), r.descriptor};
-    } else if (!(r.descriptor = description.resident.lock())) {
+      entry.kind = &*kinds_.insert(kind).first;
+      entry.expires_ns = r.descriptor->expires_ns().value_or(kNoExpiry);
+      entry.resident = r.descriptor;
+    } else if (!(r.descriptor = entry.resident.lock())) {
       r.descriptor = CredentialDescriptor::from(c.descriptor);
-      if (!r.descriptor->is_empty() && !(loader_ && loader_(fp.id))) description.resident = r.descriptor;
+      if (!r.descriptor->is_empty() && !(loader_ && loader_(fp.id))) entry.resident = r.descriptor;
     }
     r.seen_ns = now;
-    r.origin = source.origin;
+    r.origin = to_string(source.origin);
     r.source = source.source.view();
     r.mnt_ns = source.mnt_ns;
     r.file_mtime_ns = mtime;
@@ -100,7 +112,7 @@ const CredentialInventory::Sources::value_type &CredentialInventory::record(
   HeldIds &held = source_node->second;
   if (!held.empty() && !(held == now_held)) {
     std::vector<std::string> previous = split_ids(held.joined());
-    CredentialRotation rot{std::string(source.origin), std::string(source.source.view()), source.mnt_ns, {}, {}, now};
+    CredentialRotation rot{std::string(to_string(source.origin)), std::string(source.source.view()), source.mnt_ns, {}, {}, now};
     for (const auto &id : previous)
       if (std::find(ids.begin(), ids.end(), id) == ids.end()) rot.old_ids.push_back(id);
     for (const auto &id : ids)
@@ -111,17 +123,20 @@ const CredentialInventory::Sources::value_type &CredentialInventory::record(
   return *source_node;
 }
 
-const CredentialInventory::Description *CredentialInventory::describe(std::string_view id) const {
+std::optional<CredentialInventory::Description> CredentialInventory::describe(std::string_view id) const {
   auto number = credential_id_number(id);
   auto it = number ? known_.find(*number) : known_.end();
-  return it == known_.end() ? nullptr : &it->second.description;
+  if (it == known_.end()) return std::nullopt;
+  const Known &k = it->second;
+  return Description{k.kind ? std::string_view(*k.kind) : std::string_view(),
+                     k.expires_ns == kNoExpiry ? std::nullopt : std::optional<WallNs>(k.expires_ns), k.resident};
 }
 
 std::shared_ptr<const CredentialDescriptor> CredentialInventory::descriptor(const std::string &id) const {
   auto number = credential_id_number(id);
   auto it = number ? known_.find(*number) : known_.end();
   if (it == known_.end()) return CredentialDescriptor::empty();
-  if (auto resident = it->second.description.resident.lock()) return resident;
+  if (auto resident = it->second.resident.lock()) return resident;
   std::shared_ptr<const CredentialDescriptor> stored = loader_ ? loader_(id) : nullptr;
   return stored ? stored : CredentialDescriptor::empty();
 }
@@ -130,7 +145,7 @@ std::string CredentialInventory::file_opened(const SecretFileLocation &where, co
                                              uint32_t mnt_ns, WallNs now, InventoryUpdates &updates) {
   InodeKey key{where.dev, where.ino};
   auto it = files_.find(key);
-  if (it != files_.end() && !it->second.dirty) {
+  if (it != files_.end() && it->second.checked_ns != kDirty) {
     // Known content: look again only now and then, and read again only when it changed in place.
     FileEntry &entry = it->second;
     if (now - entry.checked_ns < recheck_ns_) return entry.ids.joined();
@@ -148,15 +163,15 @@ std::string CredentialInventory::file_opened(const SecretFileLocation &where, co
   }
   CredentialFileContents parsed = extract_credentials(kind, content->view());
   content->clear();
-  SourceKey source{"file", SharedText(where.path), mnt_ns};
+  SourceKey source{Origin::File, mnt_ns, SharedText(where.path)};
   const Sources::value_type &recorded = record(parsed.credentials, kind, source, state.mtime_ns, now, updates);
-  files_[key] = FileEntry{recorded.second, state.size, state.mtime_ns, now, false};
+  files_[key] = FileEntry{recorded.second, state.size, state.mtime_ns, now};
   return recorded.second.joined();
 }
 
 void CredentialInventory::file_written(uint64_t dev, uint64_t ino) {
   auto it = files_.find({dev, ino});
-  if (it != files_.end()) it->second.dirty = true;
+  if (it != files_.end()) it->second.checked_ns = kDirty;
 }
 
 std::string CredentialInventory::env_seen(const std::string &scope, const std::string &name,
@@ -172,7 +187,7 @@ std::string CredentialInventory::env_seen(const std::string &scope, const std::s
   std::string kind = "env";
   if (described.is_object() && described.contains("token_type") && described["token_type"].is_string())
     kind = "env_" + described["token_type"].get<std::string>();
-  SourceKey source{"env", SharedText(scope + ":" + name), 0};
+  SourceKey source{Origin::Env, 0, SharedText(scope + ":" + name)};
   return record(creds, kind, source, std::nullopt, now, updates).second.joined();
 }
 

@@ -64,7 +64,6 @@ class CredentialInventory {
   // key: the fingerprint key (kept by the caller for the inventory's lifetime).
   CredentialInventory(const SecretBytes &key, SecretReader &reader, int64_t recheck_ns = 1'000'000'000)
       : key_(key), reader_(reader), recheck_ns_(recheck_ns) {}
-  // Credentials point at the keys of sources_: a copy would point into the original.
   CredentialInventory(const CredentialInventory &) = delete;
   CredentialInventory &operator=(const CredentialInventory &) = delete;
 
@@ -84,14 +83,14 @@ class CredentialInventory {
   size_t size() const { return known_.size(); }
 
   // What is known of a credential seen by this agent run without its descriptor, which is large (a service-account
-  // token's claims take half a kilobyte) and needed only when an alert names the credential; nullptr when unknown.
+  // token's claims take half a kilobyte) and needed only when an alert names the credential; nullopt when unknown.
   struct Description {
     std::string_view kind;              // one copy per kind in the inventory, not one per credential
     std::optional<WallNs> expires_ns;   // the descriptor's, read on every use
     // The descriptor while something holds it: the record waiting in the store's queue, at least.
     std::weak_ptr<const CredentialDescriptor> resident;
   };
-  const Description *describe(std::string_view id) const;
+  std::optional<Description> describe(std::string_view id) const;
 
   // Reads a stored credential's descriptor; nullptr when the store has no row for it.
   using DescriptorLoader = std::function<std::shared_ptr<const CredentialDescriptor>(const std::string &id)>;
@@ -103,7 +102,7 @@ class CredentialInventory {
 
  private:
   // The credentials a source holds: nearly always one, kept as its id's number (model/credential_id.h); several are
-  // kept joined. 24 bytes and no allocation for one id, where the joined string took 64.
+  // kept joined. 16 bytes and no allocation for one id, where the joined string took 64.
   class HeldIds {
    public:
     HeldIds() = default;
@@ -117,31 +116,35 @@ class CredentialInventory {
       return *this;
     }
     std::string joined() const;  // as events store them ("cw_a,cw_b", empty for none)
+    bool holds(std::string_view id) const;
     bool operator==(const HeldIds &o) const;
     bool empty() const { return !one_ && !several_; }
 
    private:
-    std::optional<uint64_t> one_;
+    // 0 when the source holds no id, or several (then several_ has them): the one id whose number is 0 is kept
+    // as text, which saves the flag a std::optional would take.
+    uint64_t one_ = 0;
     std::unique_ptr<const std::string> several_;
   };
+  enum class Origin : uint8_t { File, Env };
+  static std::string_view to_string(Origin origin) { return origin == Origin::File ? "file" : "env"; }
   struct SourceKey {
-    std::string_view origin;  // "file" or "env": literals
-    SharedText source;        // pooled: every pod reads its token at the same path
-    uint32_t mnt_ns;
+    Origin origin;
+    uint32_t mnt_ns;   // for files: the mount namespace the path is in
+    SharedText source; // pooled: every pod reads its token at the same path
     bool operator<(const SourceKey &o) const {
       return std::tie(origin, source, mnt_ns) < std::tie(o.origin, o.source, o.mnt_ns);
     }
   };
-  // What each source held when it was last read. std::map: its nodes never move, so credentials point at them
-  // instead of copying paths.
+  // What each source held when it was last read.
   using Sources = std::map<SourceKey, HeldIds>;
   struct FileEntry {
     HeldIds ids;       // what the content held when it was read (its path may hold another file since)
     int64_t size = 0;  // the content's size and mtime when it was read
     WallNs mtime_ns = 0;
-    WallNs checked_ns = 0;
-    bool dirty = false;
+    WallNs checked_ns = 0;  // kDirty: opened for writing since, so the next read fingerprints it again
   };
+  static constexpr WallNs kDirty = INT64_MIN;
   // The source's node, holding the credentials now recorded for it.
   const Sources::value_type &record(std::vector<ExtractedCredential> &creds, const std::string &kind,
                                     const SourceKey &source, std::optional<WallNs> mtime, WallNs now,
@@ -151,14 +154,16 @@ class CredentialInventory {
   SecretReader &reader_;
   int64_t recheck_ns_;
   std::unordered_map<InodeKey, FileEntry, InodeKeyHash> files_;
-  // One entry per credential: what describes it, and the sources it was recorded at (keys of sources_, so a
-  // credential seen at many paths does not copy them).
-  struct Known {
-    Description description;
-    std::vector<const SourceKey *> sources;
-  };
   Sources sources_;
-  std::set<std::string, std::less<>> kinds_;  // Description::kind views these: declared before known_, never cleared
+  std::set<std::string, std::less<>> kinds_;  // Known::kind points at these: declared before known_, never cleared
+  // One entry per credential: what describes it. 48 bytes a node; with a string_view, an optional and the list of
+  // its sources (which the source's own held ids now answer) it took 112.
+  static constexpr WallNs kNoExpiry = INT64_MIN;
+  struct Known {
+    const std::string *kind = nullptr;
+    WallNs expires_ns = kNoExpiry;
+    std::weak_ptr<const CredentialDescriptor> resident;
+  };
   // By credential id, as the number its hex digits spell (model/credential_id.h): 90,000 credentials took 6 MB more
   // with the id strings as keys.
   std::unordered_map<uint64_t, Known> known_;

@@ -13,7 +13,7 @@ struct InodeKey {
 };
 
 struct InodeKeyHash {
-  size_t operator()(const InodeKey &k) const { return std::hash<uint64_t>{}(k.dev * 0x9E3779B97F4A7C15ULL ^ k.ino); }
+  size_t operator()(const InodeKey &k) const noexcept { return std::hash<uint64_t>{}(k.dev * 0x9E3779B97F4A7C15ULL ^ k.ino); }
 };
 
 }  // namespace credwatch

@@ -42,6 +42,28 @@ TEST(FlatStringTable, MatchesAMapUnderRandomOperations) {
   }
 }
 
+// Slots keep the hash's low half: keys whose hashes differ only above it are told apart by their bytes, and a key
+// keeps its exact bytes (empty, or with zeros in it).
+TEST(FlatStringTable, HashesEqualInTheirLowHalfAndOddKeysStayApart) {
+  FlatStringTable<int> table;
+  const uint64_t low = 0x12345678;
+  const std::string zeros("a\0b\0", 4);
+  table.insert("first", low).value = 1;
+  table.insert("second", (uint64_t{1} << 32) | low).value = 2;
+  table.insert("", low).value = 3;
+  table.insert(zeros, low).value = 4;
+  ASSERT_NE(table.find("first", low), nullptr);
+  EXPECT_EQ(table.find("first", low)->value, 1);
+  EXPECT_EQ(table.find("second", (uint64_t{1} << 32) | low)->value, 2);
+  EXPECT_EQ(table.find("", low)->value, 3);
+  EXPECT_EQ(table.find(zeros, low)->value, 4);
+  EXPECT_EQ(table.find(zeros, low)->key.view(), zeros);
+  EXPECT_EQ(table.find(std::string_view("a"), low), nullptr);
+  table.erase(table.find("first", low));
+  EXPECT_EQ(table.find("second", (uint64_t{1} << 32) | low)->value, 2);
+  EXPECT_EQ(table.find("first", low), nullptr);
+}
+
 TEST(FlatStringTable, EraseIfVisitsEveryEntryOnce) {
   FlatStringTable<int> table;
   for (int i = 0; i < 1000; ++i) {

@@ -170,20 +170,20 @@ TEST_F(CredentialInventoryTest, FirstOpenOfATokenFileRecordsItsFingerprintAndCla
   EXPECT_EQ(r.descriptor->text().find(kPlantedSignature), std::string::npos);
 
   EXPECT_EQ(inventory_.size(), 1u);
-  const auto *desc = inventory_.describe(r.id);
-  ASSERT_NE(desc, nullptr);
+  auto desc = inventory_.describe(r.id);
+  ASSERT_TRUE(desc.has_value());
   EXPECT_EQ(desc->kind, "kubernetes_sa_token");
   EXPECT_EQ(desc->expires_ns, std::optional<WallNs>(kExpNs));
   EXPECT_EQ(desc->resident.lock().get(), r.descriptor.get());
   EXPECT_EQ(inventory_.descriptor(r.id).get(), r.descriptor.get());
-  EXPECT_EQ(inventory_.describe("cw_0000000000000000"), nullptr);
+  EXPECT_FALSE(inventory_.describe("cw_0000000000000000"));
   EXPECT_TRUE(inventory_.descriptor("cw_0000000000000000")->is_empty());
   // Ids are keyed by the number their hex digits spell: anything not shaped like an id is unknown.
   std::string upper = r.id;
   for (auto &c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   for (const std::string &bad : {std::string(), r.id.substr(3), r.id + "0", r.id.substr(0, 18), "cw_" + upper.substr(3),
                                  "xx" + r.id.substr(2), r.id.substr(0, 18) + "g"})
-    EXPECT_EQ(inventory_.describe(bad), nullptr) << bad;
+    EXPECT_FALSE(inventory_.describe(bad)) << bad;
 }
 
 // The inventory holds a descriptor only while its record does (in the store's queue): afterwards it asks the loader
@@ -198,8 +198,8 @@ TEST_F(CredentialInventoryTest, ADescriptorComesFromTheLoaderOnceNoRecordHoldsIt
     ASSERT_EQ(u.records.size(), 1u);
     text = u.records[0].descriptor->text();
   }  // the record is gone, as after the writer's commit
-  const auto *desc = inventory_.describe(id);
-  ASSERT_NE(desc, nullptr);
+  auto desc = inventory_.describe(id);
+  ASSERT_TRUE(desc.has_value());
   EXPECT_TRUE(desc->resident.expired());
   EXPECT_EQ(desc->expires_ns, std::optional<WallNs>(kExpNs));  // kept without the descriptor
   EXPECT_TRUE(inventory_.descriptor(id)->is_empty());            // no loader
@@ -407,6 +407,40 @@ TEST_F(CredentialInventoryTest, OneOfTwoCredentialsReplacedIsARotationOfThatOneO
   EXPECT_EQ(inventory_.size(), 3u);
 }
 
+// A source's record is written once per credential it comes to hold: the same content read again (a write that
+// changed nothing) records nothing, and a credential that comes back after a rotation is recorded there again (its
+// source row's last sighting moves on).
+TEST_F(CredentialInventoryTest, ASourceRecordsACredentialEachTimeItComesToHoldIt) {
+  auto where = at(kSaPath, 1, 100);
+  reader_.put(1, 100, testing::sa_token(), 5'000);
+  InventoryUpdates first;
+  std::string id = open(where, "kubernetes_sa_token", kT0, first);
+  ASSERT_EQ(first.records.size(), 1u);
+
+  inventory_.file_written(1, 100);
+  InventoryUpdates same;
+  EXPECT_EQ(open(where, "kubernetes_sa_token", kT0 + 1, same), id);
+  EXPECT_EQ(reader_.reads, 2);
+  EXPECT_TRUE(same.records.empty());
+  EXPECT_TRUE(same.rotations.empty());
+
+  reader_.put(1, 100, testing::sa_token("rotated-jti"), 6'000);
+  InventoryUpdates rotated;
+  std::string new_id = open(where, "kubernetes_sa_token", kT0 + 2 * kRecheckNs, rotated);
+  ASSERT_EQ(rotated.records.size(), 1u);
+  EXPECT_EQ(rotated.records[0].id, new_id);
+
+  reader_.put(1, 100, testing::sa_token(), 7'000);
+  InventoryUpdates back;
+  EXPECT_EQ(open(where, "kubernetes_sa_token", kT0 + 4 * kRecheckNs, back), id);
+  ASSERT_EQ(back.records.size(), 1u);
+  EXPECT_EQ(back.records[0].id, id);
+  EXPECT_EQ(back.records[0].seen_ns, kT0 + 4 * kRecheckNs);
+  ASSERT_EQ(back.rotations.size(), 1u);
+  EXPECT_EQ(back.rotations[0].old_ids, std::vector<std::string>{new_id});
+  EXPECT_EQ(inventory_.size(), 2u);
+}
+
 TEST_F(CredentialInventoryTest, TheSameCredentialAtTwoPathsIsOneCredentialSeenTwice) {
   const std::string token = testing::sa_token();
   reader_.put(1, 100, token, 5'000);
@@ -427,8 +461,8 @@ TEST_F(CredentialInventoryTest, TheSameCredentialAtTwoPathsIsOneCredentialSeenTw
   EXPECT_EQ(second.records[0].descriptor.get(), first.records[0].descriptor.get());
   EXPECT_TRUE(second.rotations.empty());
   EXPECT_EQ(inventory_.size(), 1u);
-  const auto *desc = inventory_.describe(id);
-  ASSERT_NE(desc, nullptr);
+  auto desc = inventory_.describe(id);
+  ASSERT_TRUE(desc.has_value());
   EXPECT_EQ(desc->resident.lock().get(), first.records[0].descriptor.get());
   EXPECT_EQ(desc->kind, "kubernetes_sa_token");
 }
