@@ -268,7 +268,7 @@ void EventPipeline::record(Event ev) {
   std::optional<KernelWindow> window = kernel_window_of(ev);
   int64_t id = ev.id;
   // Repeats fold only into a row the store accepted: a dropped event's repeats are recorded on their own.
-  bool stored = d_.writer.submit(std::move(ev));
+  bool stored = d_.writer.submit(ev);
   if (stored) repeats_.open(std::move(repeats));
   // The kernel's repeats of it go to its row; a refused event's are lost.
   if (window) kernel_repeats_.note(window->of, window->tgid, window->first_boot_ns, stored ? id : 0);

@@ -44,47 +44,46 @@ std::optional<ExfilChainDetector::Relation> ExfilChainDetector::related(const Se
   return std::nullopt;
 }
 
-size_t ExfilChainDetector::ReadHash::operator()(const ReadKey &k) const {
-  std::hash<std::string_view> h;
-  return std::hash<uint64_t>()(k.id) ^ (h(k.where) * 31) ^ static_cast<size_t>(k.from_env) ^
-         (static_cast<size_t>(k.has_id) << 1);
-}
-
 CredentialContext ExfilChainDetector::ReadCredential::context() const {
   CredentialContext c;
   if (has_id) c.id = credential_id_text(id);
-  c.kind = std::string(kind);
+  if (kind) c.kind = *kind;
   (from_env ? c.env : c.path) = where.view();
   return c;
 }
 
-std::shared_ptr<const ExfilChainDetector::ReadCredential> ExfilChainDetector::credential_read(
-    const DetectionInput &in, const std::string &id) {
-  // The same path or variable credential_of() takes from the event, so a repeat read finds its entry without
-  // building a context.
+// As credential_of() would describe it, without building a context: a read costs no allocation but its path's
+// pooled copy when no other read holds it.
+ExfilChainDetector::ReadCredential ExfilChainDetector::credential_read(const DetectionInput &in,
+                                                                        const std::string &id) {
+  ReadCredential read;
   // An id not shaped like the inventory's is read as an unknown one: by where it was read.
   auto number = credential_id_number(id);
-  ReadKey key{number.value_or(0), number.has_value(), {}, false};
-  if (const auto *open = std::get_if<FileOpenDetails>(&in.event.details)) {
-    key.where = !open->path.empty() ? open->path : open->requested;
-  } else if (const auto *env = std::get_if<EnvExecDetails>(&in.event.details)) {
-    key.where = env->name;
-    key.from_env = true;
-  } else if (const auto *read = std::get_if<EnvReadDetails>(&in.event.details)) {
-    key.where = read->name;
-    key.from_env = true;
+  read.id = number.value_or(0);
+  read.has_id = number.has_value();
+  std::string_view kind, path, env;
+  if (const CredentialContext *known = in.context.credential(id)) {
+    kind = known->kind;
+    path = known->path;
+    env = known->env;
   }
-  if (auto it = credentials_.find(key); it != credentials_.end()) return *it;
-  // Keyed by its own fields: equal to `key` for contexts built by the detection stage; another path would only make
-  // later lookups miss and rebuild it, never hold two copies.
-  CredentialContext c = credential_of(in, id);
-  auto read = std::make_shared<ReadCredential>();
-  read->from_env = c.path.empty() && !c.env.empty();
-  read->id = key.id;
-  read->has_id = key.has_id;
-  read->kind = *kinds_.insert(std::move(c.kind)).first;
-  read->where = SharedText(read->from_env ? c.env : c.path);
-  return *credentials_.insert(std::move(read)).first;
+  if (const auto *open = std::get_if<FileOpenDetails>(&in.event.details)) {
+    if (kind.empty()) kind = open->credential_kind;
+    if (path.empty()) path = !open->path.empty() ? open->path : open->requested;
+  } else if (const auto *exec = std::get_if<EnvExecDetails>(&in.event.details)) {
+    if (kind.empty()) kind = exec->credential_kind;
+    if (env.empty()) env = exec->name;
+  } else if (const auto *getenv = std::get_if<EnvReadDetails>(&in.event.details)) {
+    if (env.empty()) env = getenv->name;
+  }
+  read.from_env = path.empty() && !env.empty();
+  read.where = SharedText(read.from_env ? env : path);
+  if (!kind.empty()) {
+    auto it = kinds_.find(kind);
+    if (it == kinds_.end()) it = kinds_.emplace(kind).first;
+    read.kind = &*it;
+  }
+  return read;
 }
 
 std::shared_ptr<const ExfilChainDetector::Reader> ExfilChainDetector::reader_of(const DetectionInput &in,
@@ -116,7 +115,7 @@ void ExfilChainDetector::observe(const DetectionInput &in, std::vector<Alert> &o
     if (ids.empty()) ids.emplace_back();  // a catalogued secret the inventory could not fingerprint
     std::shared_ptr<const Reader> reader = reader_of(in, reads);
     for (const auto &id : ids) {
-      auto credential = credential_read(in, id);
+      ReadCredential credential = credential_read(in, id);
       // Only the latest read of a credential by a process can be cited (alerts take the latest related read),
       // so a process reading its token again replaces its earlier read.
       for (auto it = reads.begin(); it != reads.end(); ++it) {
@@ -151,13 +150,13 @@ void ExfilChainDetector::observe(const DetectionInput &in, std::vector<Alert> &o
     auto relation = related(r, e, in.context.process_chain);
     if (!relation) continue;
     std::string key =
-        r.credential->has_id ? credential_id_text(r.credential->id) : std::string(r.credential->where.view());
+        r.credential.has_id ? credential_id_text(r.credential.id) : std::string(r.credential.where.view());
     latest[key] = {&r, *relation};
   }
   const auto &c = std::get<ConnectDetails>(e.details);
   for (const auto &[key, found] : latest) {
     const SecretRead &r = *found.first;
-    CredentialContext credential = r.credential->context();
+    CredentialContext credential = r.credential.context();
     Alert a = make_alert(in);
     set_credential(a, credential);
     a.evidence.clear();
@@ -193,7 +192,6 @@ void ExfilChainDetector::expire(WallNs now) {
     if (reads.capacity() > 2 * reads.size() + 16) reads.shrink_to_fit();  // after a burst
     ++it;
   }
-  std::erase_if(credentials_, [](const auto &read) { return read.use_count() == 1; });  // no read left
 }
 
 size_t ExfilChainDetector::pending_reads() const {

@@ -6,7 +6,6 @@
 #include <set>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "common/shared_text.h"
@@ -49,65 +48,39 @@ class ExfilChainDetector final : public Detector {
     std::string name;
     std::vector<ProcessKey> lineage;  // the reader's chain, entrypoint first
   };
-  // What a read keeps of its credential, one copy shared by every read of it: enough to name it in an alert, a third
-  // of a full CredentialContext. Not the descriptor: the engine's describer adds it to the alert.
+  // What a read keeps of its credential: enough to name it in an alert, a third of a full CredentialContext. Not
+  // the descriptor: the engine's describer adds it to the alert. Kept in the read itself (32 bytes): a copy shared
+  // by the reads of a credential cost three times as much, since most credentials have one read in the window.
   struct ReadCredential {
-    uint64_t id = 0;        // the credential id's number (model/credential_id.h), when has_id
-    bool has_id = false;    // false: a catalogued secret the inventory could not fingerprint (or an id not its)
-    std::string_view kind;  // interned in kinds_
-    SharedText where;       // the path, or the variable's name: pooled, since every pod's token has the same path
+    uint64_t id = 0;                    // the credential id's number (model/credential_id.h), when has_id
+    const std::string *kind = nullptr;  // interned in kinds_; nullptr: unknown
+    SharedText where;                   // the path, or the variable's name: pooled, as every pod's token path is
+    bool has_id = false;  // false: a catalogued secret the inventory could not fingerprint (or an id not its)
     bool from_env = false;
     CredentialContext context() const;
+    bool operator==(const ReadCredential &o) const {
+      return id == o.id && has_id == o.has_id && from_env == o.from_env && where == o.where;
+    }
   };
   struct SecretRead {
     WallNs time_ns = 0;
     int64_t event_id = 0;
     std::shared_ptr<const Reader> reader;
-    std::shared_ptr<const ReadCredential> credential;
+    ReadCredential credential;
   };
   // The reader of this event: the one its identity's latest reads already share when it is the same process.
   static std::shared_ptr<const Reader> reader_of(const DetectionInput &in, const std::vector<SecretRead> &reads);
-  // The credential as read at a path or variable, one copy for all its reads.
-  std::shared_ptr<const ReadCredential> credential_read(const DetectionInput &in, const std::string &id);
-
-  // Credentials read are their own keys (id, has_id, where, from_env): a separate key string cost as much as the
-  // entry.
-  struct ReadKey {
-    uint64_t id;
-    bool has_id;
-    std::string_view where;
-    bool from_env;
-  };
-  struct ReadHash {
-    using is_transparent = void;
-    size_t operator()(const ReadKey &k) const;
-    size_t operator()(const std::shared_ptr<const ReadCredential> &c) const {
-      return (*this)(ReadKey{c->id, c->has_id, c->where.view(), c->from_env});
-    }
-  };
-  struct ReadEqual {
-    using is_transparent = void;
-    static ReadKey key(const ReadKey &k) { return k; }
-    static ReadKey key(const std::shared_ptr<const ReadCredential> &c) {
-      return {c->id, c->has_id, c->where.view(), c->from_env};
-    }
-    template <class A, class B>
-    bool operator()(const A &a, const B &b) const {
-      ReadKey x = key(a), y = key(b);
-      return x.id == y.id && x.has_id == y.has_id && x.where == y.where && x.from_env == y.from_env;
-    }
-  };
+  // The credential as this event read it: its path or variable as the detection context (else the event) names it.
+  ReadCredential credential_read(const DetectionInput &in, const std::string &id);
 
   static std::optional<Relation> related(const SecretRead &read, const Event &connect,
                                          const std::vector<ProcessChainEntry> &chain);
 
   ExfilChainOptions options_;
-  std::set<std::string, std::less<>> kinds_;  // ReadCredential::kind views these: declared first, never cleared
+  std::set<std::string, std::less<>> kinds_;  // ReadCredential::kind points at these: declared first, never cleared
   // By identity, oldest first. A vector, not a deque: an identity keeps a few reads, and a deque's first block
   // alone is half a kilobyte.
   std::unordered_map<std::string, std::vector<SecretRead>> reads_;
-  // Dropped with their reads.
-  std::unordered_set<std::shared_ptr<const ReadCredential>, ReadHash, ReadEqual> credentials_;
 };
 
 }  // namespace credwatch

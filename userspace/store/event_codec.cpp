@@ -1,6 +1,7 @@
 // Event <-> row <-> JSON. The details objects here are the documented per-kind schema.
 #include "store/event_codec.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "common/json_text.h"
@@ -109,6 +110,38 @@ EventColumns event_columns(const Event &ev) {
   std::visit(DetailsVisitor{cols}, ev.details);
   if (ev.kind == EventKind::Exec) cols.path = ev.process.exe;
   return cols;
+}
+
+EventRow::EventRow(const Event &ev)
+    : id(ev.id),
+      time_ns(ev.time_ns),
+      kind(ev.kind),
+      pid(ev.process.pid),
+      tgid(ev.process.tgid),
+      ppid(ev.process.ppid),
+      uid(ev.process.uid),
+      gid(ev.process.gid),
+      start_ns(ev.process.start_ns),
+      cgroup_id(ev.process.cgroup_id) {
+  EventColumns cols = event_columns(ev);
+  result = cols.result;
+  const std::optional<std::string> *optional[] = {&cols.path, &cols.dest, &cols.catalog};
+  std::string_view texts[kTexts] = {ev.process.comm, ev.process.exe, ev.identity, ev.credential, cols.details};
+  for (int t = kPath; t < kTexts; ++t) {
+    if (const auto &v = *optional[t - kPath]) {
+      texts[t] = *v;
+      present_ |= 1u << t;
+    }
+  }
+  size_t total = 0;
+  for (auto t : texts) total += t.size();
+  texts_ = std::make_unique_for_overwrite<char[]>(total);
+  uint32_t end = 0;
+  for (int t = 0; t < kTexts; ++t) {
+    std::copy(texts[t].begin(), texts[t].end(), texts_.get() + end);
+    end += static_cast<uint32_t>(texts[t].size());
+    ends_[t] = end;
+  }
 }
 
 nlohmann::json event_to_json(const StoredEvent &ev) {

@@ -42,8 +42,8 @@ void EventWriter::push(Item item, bool droppable, bool &accepted) {
 bool EventWriter::replace_queued(Item &item) {
   uint64_t next = taken_ + queue_.size();
   uint64_t *slot = nullptr;
-  if (const auto *a = std::get_if<AlertRecord>(&item))
-    slot = &queued_alerts_.try_emplace(a->alert.id, next).first->second;
+  if (const auto *a = std::get_if<std::unique_ptr<AlertRecord>>(&item))
+    slot = &queued_alerts_.try_emplace((*a)->alert.id, next).first->second;
   else if (const auto *b = std::get_if<BaselineRecord>(&item))
     slot = &queued_baselines_.try_emplace(b->identity, next).first->second;
   if (!slot) return false;
@@ -57,8 +57,8 @@ bool EventWriter::replace_queued(Item &item) {
 
 void EventWriter::forget_taken(const Item &item) {
   uint64_t position = taken_++;
-  if (const auto *a = std::get_if<AlertRecord>(&item)) {
-    if (auto it = queued_alerts_.find(a->alert.id); it != queued_alerts_.end() && it->second == position)
+  if (const auto *a = std::get_if<std::unique_ptr<AlertRecord>>(&item)) {
+    if (auto it = queued_alerts_.find((*a)->alert.id); it != queued_alerts_.end() && it->second == position)
       queued_alerts_.erase(it);
   } else if (const auto *b = std::get_if<BaselineRecord>(&item)) {
     if (auto it = queued_baselines_.find(b->identity); it != queued_baselines_.end() && it->second == position)
@@ -66,16 +66,24 @@ void EventWriter::forget_taken(const Item &item) {
   }
 }
 
-bool EventWriter::submit(Event ev) {
-  bool accepted;
+bool EventWriter::submit(const Event &ev) {
   bool droppable = ev.kind != EventKind::Lost;  // a loss report must survive the loss it reports
-  push(std::move(ev), droppable, accepted);
+  if (droppable) {
+    // A full queue refuses the event before it is encoded: an overloaded store must not also slow the reader.
+    std::lock_guard lock(mutex_);
+    if (queue_.size() >= max_queue_) {
+      ++stats_.dropped;
+      return false;
+    }
+  }
+  bool accepted;
+  push(EventRow(ev), droppable, accepted);
   return accepted;
 }
 
 void EventWriter::submit(const ProcessInfo &process) {
   bool accepted;
-  push(process, true, accepted);
+  push(std::make_unique<ProcessInfo>(process), true, accepted);
 }
 
 void EventWriter::submit(StatsRow row) {
@@ -90,7 +98,7 @@ void EventWriter::submit(WorkloadRecord workload) {
 
 void EventWriter::submit(CredentialRecord credential) {
   bool accepted;
-  push(std::move(credential), false, accepted);  // rare; events refer to it
+  push(std::make_unique<CredentialRecord>(std::move(credential)), false, accepted);  // events refer to it
 }
 
 void EventWriter::submit(CredentialRotation rotation) {
@@ -101,7 +109,7 @@ void EventWriter::submit(CredentialRotation rotation) {
 // Alerts and baselines are never dropped for a full queue: they are few, and losing one loses a finding.
 void EventWriter::submit(AlertRecord alert) {
   bool accepted;
-  push(std::move(alert), false, accepted);
+  push(std::make_unique<AlertRecord>(std::move(alert)), false, accepted);
 }
 
 void EventWriter::submit(BaselineRecord baseline) {
@@ -285,12 +293,12 @@ size_t EventWriter::write_batch() {
     };
     std::map<std::pair<std::string, std::string>, Use> uses;
     // "cw_a,cw_b": every credential an event touched was used by its identity, n times.
-    auto count_uses = [&](const std::string &credentials, const std::string &identity, int64_t n, WallNs first,
+    auto count_uses = [&](std::string_view credentials, const std::string &identity, int64_t n, WallNs first,
                           WallNs last) {
       for (size_t start = 0; start < credentials.size();) {
         size_t comma = credentials.find(',', start);
         if (comma == std::string::npos) comma = credentials.size();
-        Use &u = uses[{credentials.substr(start, comma - start), identity}];
+        Use &u = uses[{std::string(credentials.substr(start, comma - start)), identity}];
         u.uses += n;
         u.first = std::min(u.first, first);
         u.last = std::max(u.last, last);
@@ -328,37 +336,39 @@ size_t EventWriter::write_batch() {
         "RETURNING identity, credential");
 
     auto write_item = [&](Item &item) {
-      if (auto *ev = std::get_if<Event>(&item)) {
-        EventColumns cols = event_columns(*ev);
-        auto opt_text = [&](int i, const std::optional<std::string> &v) {
+      if (auto *ev = std::get_if<EventRow>(&item)) {
+        auto opt_text = [&](int i, const std::optional<std::string_view> &v) {
           if (v) insert_event.bind(i, *v); else insert_event.bind_null(i);
         };
-        const ProcessRef &p = ev->process;
+        auto opt_empty = [&](int i, std::string_view v) {
+          if (v.empty()) insert_event.bind_null(i); else insert_event.bind(i, v);
+        };
         insert_event.bind(1, ev->time_ns)
             .bind(2, to_string(ev->kind))
-            .bind(3, static_cast<int64_t>(p.pid))
-            .bind(4, static_cast<int64_t>(p.tgid))
-            .bind(5, static_cast<int64_t>(p.ppid))
-            .bind(6, static_cast<int64_t>(p.uid))
-            .bind(7, static_cast<int64_t>(p.gid))
-            .bind(8, static_cast<int64_t>(p.start_ns))
-            .bind(9, p.comm)
-            .bind(10, p.exe)
-            .bind(11, static_cast<int64_t>(p.cgroup_id));
-        if (ev->identity.empty()) insert_event.bind_null(12); else insert_event.bind(12, ev->identity);
-        opt_text(13, cols.path);
-        opt_text(14, cols.dest);
-        insert_event.bind(15, cols.result);
-        opt_text(16, cols.catalog);
-        if (ev->credential.empty()) insert_event.bind_null(17); else insert_event.bind(17, ev->credential);
-        insert_event.bind(18, cols.details);
+            .bind(3, static_cast<int64_t>(ev->pid))
+            .bind(4, static_cast<int64_t>(ev->tgid))
+            .bind(5, static_cast<int64_t>(ev->ppid))
+            .bind(6, static_cast<int64_t>(ev->uid))
+            .bind(7, static_cast<int64_t>(ev->gid))
+            .bind(8, static_cast<int64_t>(ev->start_ns))
+            .bind(9, ev->comm())
+            .bind(10, ev->exe())
+            .bind(11, static_cast<int64_t>(ev->cgroup_id));
+        opt_empty(12, ev->identity());
+        opt_text(13, ev->path());
+        opt_text(14, ev->dest());
+        insert_event.bind(15, ev->result);
+        opt_text(16, ev->catalog());
+        opt_empty(17, ev->credential());
+        insert_event.bind(18, ev->details());
         // The agent numbers events as it sees them, so alerts can cite their evidence before it is stored.
         if (ev->id > 0) insert_event.bind(19, ev->id); else insert_event.bind_null(19);
         insert_event.step();
         insert_event.reset();
         ++events;
-        if (!ev->identity.empty()) {
-          Counts &c = counts[ev->identity];
+        std::string identity(ev->identity());
+        if (!identity.empty()) {
+          Counts &c = counts[identity];
           ++c.events;
           c.last = std::max(c.last, ev->time_ns);
           switch (ev->kind) {
@@ -370,11 +380,12 @@ size_t EventWriter::write_batch() {
             case EventKind::Connect: ++c.connections; break;
             default: break;
           }
-          WallNs &seen = workload_seen[{p.cgroup_id, ev->identity}];
+          WallNs &seen = workload_seen[{ev->cgroup_id, identity}];
           seen = std::max(seen, ev->time_ns);
         }
-        count_uses(ev->credential, ev->identity, 1, ev->time_ns, ev->time_ns);
-      } else if (auto *proc = std::get_if<ProcessInfo>(&item)) {
+        count_uses(ev->credential(), identity, 1, ev->time_ns, ev->time_ns);
+      } else if (auto *boxed = std::get_if<std::unique_ptr<ProcessInfo>>(&item)) {
+        const ProcessInfo *proc = boxed->get();
         upsert_process.bind(1, static_cast<int64_t>(proc->tgid))
             .bind(2, static_cast<int64_t>(proc->start_ns))
             .bind(3, static_cast<int64_t>(proc->ppid))
@@ -401,7 +412,8 @@ size_t EventWriter::write_batch() {
             .bind(5, w->seen_ns);
         upsert_workload.step();
         upsert_workload.reset();
-      } else if (auto *c = std::get_if<CredentialRecord>(&item)) {
+      } else if (auto *boxed = std::get_if<std::unique_ptr<CredentialRecord>>(&item)) {
+        CredentialRecord *c = boxed->get();
         upsert_credential.bind(1, c->id)
             .bind(2, c->digest)
             .bind(3, c->kind)
@@ -435,8 +447,8 @@ size_t EventWriter::write_batch() {
             mark_replaced.reset();
           }
         }
-      } else if (auto *a = std::get_if<AlertRecord>(&item)) {
-        const Alert &al = a->alert;
+      } else if (auto *a = std::get_if<std::unique_ptr<AlertRecord>>(&item)) {
+        const Alert &al = (*a)->alert;
         upsert_alert.bind(1, al.id)
             .bind(2, al.rule)
             .bind(3, to_string(al.severity))

@@ -19,6 +19,7 @@
 #include "model/alert.h"
 #include "model/event.h"
 #include "store/database.h"
+#include "store/event_codec.h"
 #include "store/retention.h"
 
 namespace credwatch {
@@ -96,8 +97,9 @@ class EventWriter {
   EventWriter(const EventWriter &) = delete;
   EventWriter &operator=(const EventWriter &) = delete;
 
-  // Never blocks on SQLite. Returns false when the event was dropped (queue full).
-  bool submit(Event ev);
+  // Never blocks on SQLite. Returns false when the event was dropped (queue full). The event is encoded as its
+  // row here, on the caller's thread.
+  bool submit(const Event &ev);
   void submit(const ProcessInfo &process);
   void submit(StatsRow row);
   void submit(WorkloadRecord workload);
@@ -116,8 +118,11 @@ class EventWriter {
   size_t queued() const;
 
  private:
-  using Item = std::variant<Event, ProcessInfo, StatsRow, WorkloadRecord, CredentialRecord, CredentialRotation,
-                            AlertRecord, BaselineRecord, EventRepeats>;
+  // Events wait as their rows (store/event_codec.h); items larger than a row wait in an allocation of their own,
+  // so every queued item does not take the size of the largest (an alert's 440 bytes).
+  using Item = std::variant<EventRow, std::unique_ptr<ProcessInfo>, StatsRow, WorkloadRecord,
+                            std::unique_ptr<CredentialRecord>, CredentialRotation, std::unique_ptr<AlertRecord>,
+                            BaselineRecord, EventRepeats>;
   void push(Item item, bool droppable, bool &accepted);
   // An alert or baseline replaces its own copy that is still queued: both replace their row, so only the latest
   // state needs writing, and a rule folding thousands of repeats keeps one copy in the queue, not thousands.

@@ -301,6 +301,96 @@ TEST_F(StoreTest, JsonSchemaOfAFileOpen) {
     EXPECT_TRUE(j.contains(key)) << key;
 }
 
+// Events wait for the writer as their encoded rows: every column comes back as the event had it, texts present or
+// absent (NULL) per kind, and an event with no identity or credential stores NULL for them.
+TEST_F(StoreTest, EveryColumnComesBackAsTheEventHadIt) {
+  auto db = Database::open(path);
+  EventWriter writer(db, 1);
+  Event open = file_event(1000, 42, "/root/.aws/credentials");
+  open.id = 7;
+  open.credential = "cw_00000000000000aa,cw_00000000000000bb";
+  open.process.ppid = 1;
+  open.process.uid = 1000;
+  open.process.gid = 1001;
+  open.process.start_ns = 123456789;
+  open.process.cgroup_id = 99;
+  writer.submit(open);
+
+  Event connect;
+  connect.id = 8;
+  connect.kind = EventKind::Connect;
+  connect.time_ns = 2000;
+  connect.process.pid = 43;
+  connect.process.tgid = 42;
+  connect.process.comm = "curl";
+  ConnectDetails c;
+  c.family = 2;
+  c.address = "10.0.0.1";
+  c.port = 443;
+  c.result = -111;
+  connect.details = c;
+  writer.submit(connect);
+
+  Event exec;
+  exec.id = 9;
+  exec.kind = EventKind::Exec;
+  exec.time_ns = 3000;
+  exec.process.tgid = exec.process.pid = 44;
+  exec.process.exe = "/usr/bin/env";
+  ExecDetails x;
+  x.filename = "env";
+  x.args = {"env", "-i"};
+  exec.details = x;
+  writer.submit(exec);
+  writer.flush();
+
+  EventFilter f;
+  auto events = query_events(db, f);
+  ASSERT_EQ(events.size(), 3u);
+  std::map<int64_t, StoredEvent> by_id;
+  for (auto &e : events) by_id[e.id] = e;
+  const StoredEvent &o = by_id.at(7);
+  EXPECT_EQ(o.kind, "file_open");
+  EXPECT_EQ(o.time_ns, 1000);
+  EXPECT_EQ(o.process.pid, 42u);
+  EXPECT_EQ(o.process.ppid, 1u);
+  EXPECT_EQ(o.process.uid, 1000u);
+  EXPECT_EQ(o.process.gid, 1001u);
+  EXPECT_EQ(o.process.start_ns, 123456789u);
+  EXPECT_EQ(o.process.cgroup_id, 99u);
+  EXPECT_EQ(o.process.comm, "cat");
+  EXPECT_EQ(o.process.exe, "/usr/bin/cat");
+  EXPECT_EQ(o.identity, "spiffe://cluster.local/ns/a/sa/b");
+  EXPECT_EQ(o.path, std::optional<std::string>("/root/.aws/credentials"));
+  EXPECT_EQ(o.dest, std::nullopt);
+  EXPECT_EQ(o.result, std::optional<int64_t>(3));
+  EXPECT_EQ(o.catalog, std::optional<std::string>("aws-credentials"));
+  EXPECT_EQ(o.credential, std::optional<std::string>("cw_00000000000000aa,cw_00000000000000bb"));
+  EXPECT_EQ(o.details["requested"], "/root/.aws/credentials");
+
+  const StoredEvent &n = by_id.at(8);
+  EXPECT_EQ(n.kind, "connect");
+  EXPECT_EQ(n.process.pid, 43u);
+  EXPECT_EQ(n.process.tgid, 42u);
+  EXPECT_EQ(n.process.comm, "curl");
+  EXPECT_EQ(n.process.exe, "");
+  EXPECT_EQ(n.identity, "");
+  EXPECT_EQ(n.path, std::nullopt);
+  EXPECT_EQ(n.dest, std::optional<std::string>("10.0.0.1:443"));
+  EXPECT_EQ(n.result, std::optional<int64_t>(-111));
+  EXPECT_EQ(n.catalog, std::nullopt);
+  EXPECT_EQ(n.credential, std::nullopt);
+  EXPECT_EQ(n.details["port"], 443);
+  EXPECT_TRUE(event_to_json(n)["identity"].is_null());
+
+  const StoredEvent &e = by_id.at(9);
+  EXPECT_EQ(e.kind, "exec");
+  EXPECT_EQ(e.path, std::optional<std::string>("/usr/bin/env"));  // an exec's path is its program
+  EXPECT_EQ(e.result, std::nullopt);
+  EXPECT_EQ(e.details["args"], nlohmann::json({"env", "-i"}));
+  EXPECT_EQ(writer.stats().events_written, 3u);
+}
+
 // Paths and arguments are bytes: a name that is not UTF-8 is stored as it is (so exact filters still match it)
 // and shown with U+FFFD, and neither the writer nor a query stops on it.
 TEST_F(StoreTest, NamesThatAreNotUtf8AreKeptAndShownReplaced) {
