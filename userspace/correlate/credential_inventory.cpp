@@ -71,7 +71,9 @@ const CredentialInventory::Sources::value_type &CredentialInventory::record(
     std::optional<WallNs> mtime, WallNs now, InventoryUpdates &updates) {
   std::vector<std::string> ids;
   auto source_node = sources_.try_emplace(source).first;
-  // What the source held before: a credential it already held was recorded there (the store has its source row).
+  const SourceKey *source_key = &source_node->first;
+  // A credential the source holds, or held before a rotation, was recorded there already: the store has its source
+  // row, and a credential that comes back (two workloads of one scope whose variable differs) costs nothing.
   const HeldIds &held_before = source_node->second;
   for (auto &c : creds) {
     CredentialFingerprint fp = fingerprint_credential(key_, c.value.view());
@@ -81,7 +83,7 @@ const CredentialInventory::Sources::value_type &CredentialInventory::record(
     if (std::find(ids.begin(), ids.end(), fp.id) != ids.end()) continue;
     ids.push_back(fp.id);
     auto [known, first_sight] = known_.try_emplace(*number);
-    if (!first_sight && held_before.holds(fp.id)) continue;
+    if (!first_sight && (held_before.holds(fp.id) || rotated_out_.contains({*number, source_key}))) continue;
     CredentialRecord r;
     r.id = fp.id;
     r.digest = fp.digest;
@@ -113,8 +115,11 @@ const CredentialInventory::Sources::value_type &CredentialInventory::record(
   if (!held.empty() && !(held == now_held)) {
     std::vector<std::string> previous = split_ids(held.joined());
     CredentialRotation rot{std::string(to_string(source.origin)), std::string(source.source.view()), source.mnt_ns, {}, {}, now};
-    for (const auto &id : previous)
-      if (std::find(ids.begin(), ids.end(), id) == ids.end()) rot.old_ids.push_back(id);
+    for (const auto &id : previous) {
+      if (std::find(ids.begin(), ids.end(), id) != ids.end()) continue;
+      rot.old_ids.push_back(id);
+      if (auto number = credential_id_number(id)) rotated_out_.insert({*number, source_key});
+    }
     for (const auto &id : ids)
       if (std::find(previous.begin(), previous.end(), id) == previous.end()) rot.new_ids.push_back(id);
     if (!rot.old_ids.empty()) updates.rotations.push_back(std::move(rot));

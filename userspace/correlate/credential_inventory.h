@@ -64,6 +64,7 @@ class CredentialInventory {
   // key: the fingerprint key (kept by the caller for the inventory's lifetime).
   CredentialInventory(const SecretBytes &key, SecretReader &reader, int64_t recheck_ns = 1'000'000'000)
       : key_(key), reader_(reader), recheck_ns_(recheck_ns) {}
+  // rotated_out_ points at the keys of sources_: a copy would point into the original.
   CredentialInventory(const CredentialInventory &) = delete;
   CredentialInventory &operator=(const CredentialInventory &) = delete;
 
@@ -155,6 +156,9 @@ class CredentialInventory {
   int64_t recheck_ns_;
   std::unordered_map<InodeKey, FileEntry, InodeKeyHash> files_;
   Sources sources_;
+  // Credentials a source held and no longer does, by id number: with the ids a source holds now, every credential
+  // recorded there, so each is recorded once per source. Rotations only, so nearly always empty.
+  std::set<std::pair<uint64_t, const SourceKey *>> rotated_out_;
   std::set<std::string, std::less<>> kinds_;  // Known::kind points at these: declared before known_, never cleared
   // One entry per credential: what describes it. 48 bytes a node; with a string_view, an optional and the list of
   // its sources (which the source's own held ids now answer) it took 112.

@@ -65,13 +65,19 @@ DetectionEngine::~DetectionEngine() = default;
 const EffectivePolicy &DetectionEngine::policy_for(const Event &event, const DetectionContext &context) {
   if (context.policy) return *context.policy;
   auto it = effective_.find(event.identity);
-  if (it != effective_.end()) return it->second;
+  if (it != effective_.end()) return *it->second;
   PolicySubject subject = PolicySubject::from_spiffe_id(event.identity);
   // The identity layer's attributes are exact where the SPIFFE ID's segments may be escaped.
   if (auto ns = context.identity_attribute("k8s.ns"); !ns.empty()) subject.namespace_ = ns;
   if (auto sa = context.identity_attribute("k8s.sa"); !sa.empty()) subject.service_account = sa;
-  if (effective_.size() >= kMaxCachedPolicies) effective_.clear();
-  return effective_.emplace(event.identity, policies_.for_subject(subject)).first->second;
+  if (effective_.size() >= kMaxCachedPolicies) {
+    effective_.clear();
+    distinct_policies_.clear();
+  }
+  EffectivePolicy policy = policies_.for_subject(subject);
+  std::shared_ptr<const EffectivePolicy> &shared = distinct_policies_[policy.policies()];
+  if (!shared) shared = std::make_shared<const EffectivePolicy>(std::move(policy));
+  return *effective_.emplace(event.identity, shared).first->second;
 }
 
 std::vector<AlertUpdate> DetectionEngine::process(const Event &event, const DetectionContext &context) {
@@ -113,6 +119,7 @@ void DetectionEngine::tick(WallNs now) {
 void DetectionEngine::set_policies(PolicySet policies) {
   policies_ = std::move(policies);
   effective_.clear();
+  distinct_policies_.clear();
 }
 
 bool DetectionEngine::set_rule_enabled(std::string_view rule, bool enabled) {

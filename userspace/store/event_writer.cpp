@@ -285,15 +285,27 @@ size_t EventWriter::write_batch() {
       int64_t events = 0, processes = 0, secrets = 0, connections = 0;
       WallNs last = 0;
     };
-    std::unordered_map<std::string, Counts> counts;
+    // Their keys are the batch's one copy of each identity's text, which the uses and workloads below point at:
+    // a cold batch names thousands of identities, and a copy per use and per workload took 2 MB more.
+    struct TextHash {
+      using is_transparent = void;
+      size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+    std::unordered_map<std::string, Counts, TextHash, std::equal_to<>> counts;
+    static const std::string kNoIdentity;
+    auto counts_of = [&](std::string_view identity) -> std::pair<const std::string, Counts> & {
+      auto it = counts.find(identity);
+      if (it == counts.end()) it = counts.emplace(std::string(identity), Counts{}).first;
+      return *it;
+    };
     // Credential uses in this batch: (credential, identity) -> count, first, last.
     struct Use {
       int64_t uses = 0;
       WallNs first = INT64_MAX, last = 0;
     };
-    std::map<std::pair<std::string, std::string>, Use> uses;
+    std::map<std::pair<std::string, const std::string *>, Use> uses;
     // "cw_a,cw_b": every credential an event touched was used by its identity, n times.
-    auto count_uses = [&](std::string_view credentials, const std::string &identity, int64_t n, WallNs first,
+    auto count_uses = [&](std::string_view credentials, const std::string *identity, int64_t n, WallNs first,
                           WallNs last) {
       for (size_t start = 0; start < credentials.size();) {
         size_t comma = credentials.find(',', start);
@@ -318,7 +330,7 @@ size_t EventWriter::write_batch() {
         "VALUES (?,?,?,?,?,?)");
     auto mark_replaced = db_.prepare(
         "UPDATE credentials SET replaced_by=?, replaced_ns=? WHERE id=? AND replaced_by IS NULL");
-    std::map<std::pair<uint64_t, std::string>, WallNs> workload_seen;
+    std::map<std::pair<uint64_t, const std::string *>, WallNs> workload_seen;
     auto upsert_alert = db_.prepare(
         "INSERT INTO alerts(id, rule, severity, severity_rank, time_ns, first_seen_ns, last_seen_ns, count, node, "
         "identity, credential, action, summary, dedup_key, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
@@ -366,9 +378,10 @@ size_t EventWriter::write_batch() {
         insert_event.step();
         insert_event.reset();
         ++events;
-        std::string identity(ev->identity());
-        if (!identity.empty()) {
-          Counts &c = counts[identity];
+        const std::string *identity = &kNoIdentity;
+        if (!ev->identity().empty()) {
+          auto &[key, c] = counts_of(ev->identity());
+          identity = &key;
           ++c.events;
           c.last = std::max(c.last, ev->time_ns);
           switch (ev->kind) {
@@ -479,7 +492,7 @@ size_t EventWriter::write_batch() {
         // The row says whose repeats they are. SQLite makes the change at the first step; the second finishes
         // the statement, and throws if finishing failed.
         bool found = add_repeats.step();
-        std::string identity = found ? add_repeats.text(0) : std::string();
+        std::string identity_text = found ? add_repeats.text(0) : std::string();
         std::string credential = found ? add_repeats.text(1) : std::string();
         if (found) add_repeats.step();
         add_repeats.reset();
@@ -489,8 +502,10 @@ size_t EventWriter::write_batch() {
           repeats_lost += r->count;
           return;
         }
-        if (!identity.empty()) {
-          Counts &c = counts[identity];  // accesses and connections count every repeat; events count rows
+        const std::string *identity = &kNoIdentity;
+        if (!identity_text.empty()) {
+          auto &[key, c] = counts_of(identity_text);  // accesses and connections count every repeat; events count rows
+          identity = &key;
           if (r->kind == EventKind::Connect) c.connections += n; else c.secrets += n;
           c.last = std::max(c.last, r->last_ns);
         }
@@ -521,7 +536,7 @@ size_t EventWriter::write_batch() {
       auto bump_credential =
           db_.prepare("UPDATE credentials SET uses=uses+?, last_used_ns=MAX(last_used_ns, ?) WHERE id=?");
       for (const auto &[key, u] : uses) {
-        use.bind(1, key.first).bind(2, key.second).bind(3, u.first).bind(4, u.last).bind(5, u.uses);
+        use.bind(1, key.first).bind(2, *key.second).bind(3, u.first).bind(4, u.last).bind(5, u.uses);
         use.step();
         use.reset();
         bump_credential.bind(1, u.uses).bind(2, u.last).bind(3, key.first);
@@ -540,7 +555,7 @@ size_t EventWriter::write_batch() {
       }
       auto touch = db_.prepare("UPDATE workloads SET last_seen_ns=MAX(last_seen_ns, ?) WHERE cgroup_id=? AND identity=?");
       for (const auto &[key, seen] : workload_seen) {
-        touch.bind(1, seen).bind(2, static_cast<int64_t>(key.first)).bind(3, key.second);
+        touch.bind(1, seen).bind(2, static_cast<int64_t>(key.first)).bind(3, *key.second);
         touch.step();
         touch.reset();
       }

@@ -407,10 +407,10 @@ TEST_F(CredentialInventoryTest, OneOfTwoCredentialsReplacedIsARotationOfThatOneO
   EXPECT_EQ(inventory_.size(), 3u);
 }
 
-// A source's record is written once per credential it comes to hold: the same content read again (a write that
-// changed nothing) records nothing, and a credential that comes back after a rotation is recorded there again (its
-// source row's last sighting moves on).
-TEST_F(CredentialInventoryTest, ASourceRecordsACredentialEachTimeItComesToHoldIt) {
+// A source's record is written once per credential: the same content read again (a write that changed nothing)
+// records nothing, and neither does a credential that comes back after a rotation, though the rotations are
+// reported both ways.
+TEST_F(CredentialInventoryTest, ASourceRecordsEachCredentialOnce) {
   auto where = at(kSaPath, 1, 100);
   reader_.put(1, 100, testing::sa_token(), 5'000);
   InventoryUpdates first;
@@ -430,14 +430,28 @@ TEST_F(CredentialInventoryTest, ASourceRecordsACredentialEachTimeItComesToHoldIt
   ASSERT_EQ(rotated.records.size(), 1u);
   EXPECT_EQ(rotated.records[0].id, new_id);
 
-  reader_.put(1, 100, testing::sa_token(), 7'000);
-  InventoryUpdates back;
-  EXPECT_EQ(open(where, "kubernetes_sa_token", kT0 + 4 * kRecheckNs, back), id);
-  ASSERT_EQ(back.records.size(), 1u);
-  EXPECT_EQ(back.records[0].id, id);
-  EXPECT_EQ(back.records[0].seen_ns, kT0 + 4 * kRecheckNs);
-  ASSERT_EQ(back.rotations.size(), 1u);
-  EXPECT_EQ(back.rotations[0].old_ids, std::vector<std::string>{new_id});
+  for (int i = 0; i < 2; ++i) {  // back and forth
+    reader_.put(1, 100, testing::sa_token(), 7'000 + 2 * i);
+    InventoryUpdates back;
+    EXPECT_EQ(open(where, "kubernetes_sa_token", kT0 + (4 + 4 * i) * kRecheckNs, back), id);
+    EXPECT_TRUE(back.records.empty());
+    ASSERT_EQ(back.rotations.size(), 1u);
+    EXPECT_EQ(back.rotations[0].old_ids, std::vector<std::string>{new_id});
+
+    reader_.put(1, 100, testing::sa_token("rotated-jti"), 8'000 + 2 * i);
+    InventoryUpdates forth;
+    EXPECT_EQ(open(where, "kubernetes_sa_token", kT0 + (6 + 4 * i) * kRecheckNs, forth), new_id);
+    EXPECT_TRUE(forth.records.empty());
+    ASSERT_EQ(forth.rotations.size(), 1u);
+    EXPECT_EQ(forth.rotations[0].old_ids, std::vector<std::string>{id});
+  }
+
+  // The same credential at another source is recorded there.
+  reader_.put(2, 200, testing::sa_token(), 9'000);
+  InventoryUpdates elsewhere;
+  EXPECT_EQ(open(at("/other/token", 2, 200), "kubernetes_sa_token", kT0 + 20 * kRecheckNs, elsewhere), id);
+  ASSERT_EQ(elsewhere.records.size(), 1u);
+  EXPECT_EQ(elsewhere.records[0].source, "/other/token");
   EXPECT_EQ(inventory_.size(), 2u);
 }
 
