@@ -228,14 +228,27 @@ def rss_split_mib(pid):
     return {"total": total / 1024, "bpf_mapped": mapped / 1024, "own": (total - mapped) / 1024}
 
 
-def bpf_map_bytes():
-    """Memory of every BPF map on the machine (bpftool's bytes_memlock), bytes; None without bpftool."""
-    if not shutil.which("bpftool"):
+def bpf_map_bytes(pid):
+    """Memory of the BPF maps process pid holds (the memlock of each map fd, once per map id), bytes; None when
+    /proc cannot say. Its own maps only: a machine-wide before/after difference also counts maps that an
+    earlier agent's exit frees meanwhile (the kernel frees them after the process is gone)."""
+    total, seen = 0, set()
+    try:
+        fds = os.listdir(f"/proc/{pid}/fdinfo")
+    except OSError:
         return None
-    p = subprocess.run(["bpftool", "-j", "map", "show"], capture_output=True, text=True)
-    if p.returncode != 0:
-        return None
-    return sum(int(m.get("bytes_memlock", 0)) for m in json.loads(p.stdout or "[]"))
+    for fd in fds:
+        try:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                fields = dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
+        except (OSError, ValueError):
+            continue
+        map_id = fields.get("map_id", "").strip()
+        if not map_id or map_id in seen:
+            continue
+        seen.add(map_id)
+        total += int(fields.get("memlock", "0").strip() or 0)
+    return total
 
 
 def wait_idle(pid, limit_s=30, share=0.05):
@@ -678,7 +691,6 @@ class Suite:
             return {"skipped": self.skips["capacity"]}
         db = str(self.workdir / "capacity.db")
         agent = Agent(str(self.credwatch), db, str(self.workdir / "agent-capacity.log"))
-        maps_before = bpf_map_bytes()
         agent.start()
         if not self.families:
             self.families = agent.families
@@ -691,9 +703,9 @@ class Suite:
             out["memory"] = {"idle_rss_mib": idle["total"], "idle_own_rss_mib": idle["own"],
                              "idle_bpf_mapped_mib": idle["bpf_mapped"], "idle_target_mib": IDLE_RSS_TARGET_MIB,
                              "bpf_maps_mib": None}
-            maps_after = bpf_map_bytes()
-            if maps_before is not None and maps_after is not None:  # the agent's maps: what appeared with it
-                out["memory"]["bpf_maps_mib"] = (maps_after - maps_before) / 2**20
+            maps = bpf_map_bytes(agent.proc.pid)
+            if maps is not None:
+                out["memory"]["bpf_maps_mib"] = maps / 2**20
             out["memory"]["idle_met"] = out["memory"]["idle_own_rss_mib"] <= IDLE_RSS_TARGET_MIB
             log("latency: open -> event row")
             lat = run_json([str(self.latency), "--db", db, "--path", str(self.latency_secret), "--samples",
@@ -1056,7 +1068,7 @@ def print_table(report):
     print_pipeline(report.get("pipeline", {}))
     mem = report["capacity"].get("memory") if "skipped" not in report["capacity"] else None
     if mem:
-        bpf = f"{mem['bpf_maps_mib']:.1f} MiB" if mem.get("bpf_maps_mib") is not None else "unknown (no bpftool)"
+        bpf = f"{mem['bpf_maps_mib']:.1f} MiB" if mem.get("bpf_maps_mib") is not None else "unknown (/proc unreadable)"
         own = mem.get("idle_own_rss_mib", mem["idle_rss_mib"])
         after = mem.get("after_storms_own_rss_mib", mem.get("after_storms_rss_mib"))
         print(f"\nagent memory: idle, its own {own:.1f} MiB   target <= {mem['idle_target_mib']} MiB   "
