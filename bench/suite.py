@@ -228,6 +228,22 @@ def rss_split_mib(pid):
     return {"total": total / 1024, "bpf_mapped": mapped / 1024, "own": (total - mapped) / 1024}
 
 
+def source_commit():
+    """The checkout's commit ("-dirty" with uncommitted changes), or "" outside a git checkout. The binaries' own
+    version string names the commit their build was configured at, which a rebuild without configuring keeps."""
+    repo = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                              text=True, timeout=10)
+        if head.returncode != 0:
+            return ""
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return head.stdout.strip() + ("-dirty" if dirty else "")
+
+
 def bpf_map_bytes(pid):
     """Memory of the BPF maps process pid holds (the memlock of each map fd, once per map id), bytes; None when
     /proc cannot say. Its own maps only: a machine-wide before/after difference also counts maps that an
@@ -241,14 +257,15 @@ def bpf_map_bytes(pid):
         try:
             with open(f"/proc/{pid}/fdinfo/{fd}") as f:
                 fields = dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
+            map_id = fields.get("map_id", "").strip()
+            if not map_id or map_id in seen:
+                continue
+            memlock = int(fields.get("memlock", "0").strip() or 0)
         except (OSError, ValueError):
-            continue
-        map_id = fields.get("map_id", "").strip()
-        if not map_id or map_id in seen:
-            continue
+            continue  # closed meanwhile, or not a map
         seen.add(map_id)
-        total += int(fields.get("memlock", "0").strip() or 0)
-    return total
+        total += memlock
+    return total if seen else None  # no map at all: not the agent, or it is exiting
 
 
 def wait_idle(pid, limit_s=30, share=0.05):
@@ -946,7 +963,7 @@ class Suite:
         version = subprocess.run([str(self.credwatch), "version"], capture_output=True, text=True).stdout.strip()
         return {"host": platform.node(), "kernel": platform.release(), "cpu": cpu, "cpus": os.cpu_count(),
                 "memory_gib": round(mem_kb / 2**20, 1), "credwatch": version.splitlines()[0] if version else "",
-                "load_average_start": os.getloadavg()}
+                "source_commit": source_commit(), "load_average_start": os.getloadavg()}
 
     def run(self):
         self.check_tools()
@@ -995,7 +1012,8 @@ def print_table(report):
     print(f"\ncredwatch benchmark ({report['mode']}, {report['rounds']} rounds, {report['duration_s']} s; "
           + (f"loop and exec workloads on CPU {pin})" if pin is not None else "workloads not pinned)"))
     print(f"machine: {m['host']}, {m['cpu']} x{m['cpus']}, {m['memory_gib']} GiB, kernel {m['kernel']}, "
-          f"load {m['load_average_start'][0]:.2f} -> {m['load_average_end'][0]:.2f}")
+          f"load {m['load_average_start'][0]:.2f} -> {m['load_average_end'][0]:.2f}; "
+          f"source {m.get('source_commit') or 'unknown'}")
     fams = report.get("hook_families") or {}
     print("hook families: " + (", ".join(f"{k} ({v})" for k, v in fams.items()) or "unknown (agent never started)"))
     print()
@@ -1068,7 +1086,7 @@ def print_table(report):
     print_pipeline(report.get("pipeline", {}))
     mem = report["capacity"].get("memory") if "skipped" not in report["capacity"] else None
     if mem:
-        bpf = f"{mem['bpf_maps_mib']:.1f} MiB" if mem.get("bpf_maps_mib") is not None else "unknown (/proc unreadable)"
+        bpf = f"{mem['bpf_maps_mib']:.1f} MiB" if mem.get("bpf_maps_mib") is not None else "unknown (no map descriptors in /proc)"
         own = mem.get("idle_own_rss_mib", mem["idle_rss_mib"])
         after = mem.get("after_storms_own_rss_mib", mem.get("after_storms_rss_mib"))
         print(f"\nagent memory: idle, its own {own:.1f} MiB   target <= {mem['idle_target_mib']} MiB   "
