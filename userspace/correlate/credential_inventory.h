@@ -158,7 +158,14 @@ class CredentialInventory {
   Sources sources_;
   // Credentials a source held and no longer does, by id number: with the ids a source holds now, every credential
   // recorded there, so each is recorded once per source. Rotations only, so nearly always empty.
-  std::set<std::pair<uint64_t, const SourceKey *>> rotated_out_;
+  struct RotatedOut {
+    uint64_t id;
+    const SourceKey *source;
+    bool operator<(const RotatedOut &o) const {  // std::less: `<` on unrelated pointers is unspecified
+      return id != o.id ? id < o.id : std::less<const SourceKey *>{}(source, o.source);
+    }
+  };
+  std::set<RotatedOut> rotated_out_;
   std::set<std::string, std::less<>> kinds_;  // Known::kind points at these: declared before known_, never cleared
   // One entry per credential: what describes it. 48 bytes a node; with a string_view, an optional and the list of
   // its sources (which the source's own held ids now answer) it took 112.

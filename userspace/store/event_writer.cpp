@@ -18,6 +18,16 @@ namespace credwatch {
 
 namespace {
 constexpr auto kMaxLatency = std::chrono::milliseconds(100);
+
+// Orders (key, identity) pairs whose identity is a pointer to the batch's one copy of its text, with std::less:
+// `<` on unrelated pointers is unspecified.
+struct ByKeyThenIdentity {
+  template <class Key>
+  bool operator()(const std::pair<Key, const std::string *> &a, const std::pair<Key, const std::string *> &b) const {
+    if (a.first != b.first) return a.first < b.first;
+    return std::less<const std::string *>{}(a.second, b.second);
+  }
+};
 }  // namespace
 
 EventWriter::EventWriter(Database &db, int64_t run_id, size_t max_queue, BatchObserver on_batch)
@@ -303,7 +313,7 @@ size_t EventWriter::write_batch() {
       int64_t uses = 0;
       WallNs first = INT64_MAX, last = 0;
     };
-    std::map<std::pair<std::string, const std::string *>, Use> uses;
+    std::map<std::pair<std::string, const std::string *>, Use, ByKeyThenIdentity> uses;
     // "cw_a,cw_b": every credential an event touched was used by its identity, n times.
     auto count_uses = [&](std::string_view credentials, const std::string *identity, int64_t n, WallNs first,
                           WallNs last) {
@@ -330,7 +340,7 @@ size_t EventWriter::write_batch() {
         "VALUES (?,?,?,?,?,?)");
     auto mark_replaced = db_.prepare(
         "UPDATE credentials SET replaced_by=?, replaced_ns=? WHERE id=? AND replaced_by IS NULL");
-    std::map<std::pair<uint64_t, const std::string *>, WallNs> workload_seen;
+    std::map<std::pair<uint64_t, const std::string *>, WallNs, ByKeyThenIdentity> workload_seen;
     auto upsert_alert = db_.prepare(
         "INSERT INTO alerts(id, rule, severity, severity_rank, time_ns, first_seen_ns, last_seen_ns, count, node, "
         "identity, credential, action, summary, dedup_key, body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
