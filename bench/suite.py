@@ -53,10 +53,12 @@ QUERY_TARGET_MS = 100
 PLANS = {
     "full": {
         "rounds": 7,
-        "getppid": {"iterations": 300_000, "batches": 5},
-        "open_plain": {"iterations": 30_000, "batches": 5},
-        "open_secret": {"iterations": 8_000, "batches": 5, "pause_ms": 300},
-        "tcp_connect": {"iterations": 3_000, "batches": 5},
+        # Many short batches spread over about a second each, so every round's run spans the VM's fast and slow
+        # phases (see FAST_PERCENTILE).
+        "getppid": {"iterations": 20_000, "batches": 50, "pause_ms": 20},
+        "open_plain": {"iterations": 3_000, "batches": 50, "pause_ms": 20},
+        "open_secret": {"iterations": 1_000, "batches": 50, "pause_ms": 25},
+        "tcp_connect": {"iterations": 200, "batches": 50, "pause_ms": 20},
         "exec_runs": 300,
         "bash_runs": 150,
         "redis_requests": 100_000,
@@ -78,10 +80,10 @@ PLANS = {
     },
     "quick": {
         "rounds": 2,
-        "getppid": {"iterations": 100_000, "batches": 3},
-        "open_plain": {"iterations": 10_000, "batches": 3},
-        "open_secret": {"iterations": 5_000, "batches": 3, "pause_ms": 200},
-        "tcp_connect": {"iterations": 1_000, "batches": 3},
+        "getppid": {"iterations": 20_000, "batches": 20, "pause_ms": 20},
+        "open_plain": {"iterations": 3_000, "batches": 20, "pause_ms": 20},
+        "open_secret": {"iterations": 1_000, "batches": 20, "pause_ms": 25},
+        "tcp_connect": {"iterations": 200, "batches": 20, "pause_ms": 20},
         "exec_runs": 60,
         "bash_runs": 40,
         "redis_requests": 10_000,
@@ -99,6 +101,13 @@ PLANS = {
 }
 
 CONDITIONS = ["none", "agent", "peer", "floor"]
+
+# This VM switches between a fast and a slow phase every few seconds, with or without any tracer: an openat+close
+# takes 0.73 or 1.18 us, a getppid 105 or 127 ns, while a userspace loop stays within 6% and no time is stolen
+# (bench/README.md, "Noise"). A round's run lasts about a second, so a condition's median over seven rounds says
+# which phases its rounds met. The verdict compares like with like instead: each condition's fast-phase figure, the
+# 10th percentile of all its batches (runs, for the process workloads) over all rounds; the 90th for a throughput.
+FAST_PERCENTILE = 10
 
 
 class BenchError(Exception):
@@ -499,7 +508,8 @@ class Suite:
                "--pause-ms", str(p.get("pause_ms", 0))]
         if path:
             cmd += ["--path", str(path)]
-        return run_json(cmd, timeout=600, cpu=self.pin_cpu)["ns_per_op"]
+        out = run_json(cmd, timeout=600, cpu=self.pin_cpu)
+        return out["ns_per_op"], out["batch_ns_per_op"]
 
     def hyperfine(self, command, runs):
         out = self.workdir / "hyperfine.json"
@@ -508,7 +518,8 @@ class Suite:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, preexec_fn=pinned_to(self.pin_cpu))
         if p.returncode != 0:
             raise BenchError(f"hyperfine {command!r} exited {p.returncode}: {p.stderr.strip()[-500:]}")
-        return json.loads(out.read_text())["results"][0]["median"] * 1e6
+        result = json.loads(out.read_text())["results"][0]
+        return result["median"] * 1e6, [t * 1e6 for t in result["times"]]
 
     def redis_benchmark(self):
         n = self.plan["redis_requests"]
@@ -525,9 +536,11 @@ class Suite:
         if set(rps) != {"SET", "GET"}:
             raise BenchError(f"redis-benchmark printed no SET/GET throughput: {p.stdout[-300:]!r}")
         # Requests per second over both tests: total requests / total time.
-        return 2 * n / (n / rps["SET"] + n / rps["GET"])
+        total = 2 * n / (n / rps["SET"] + n / rps["GET"])
+        return total, [total]
 
     def measure(self, name):
+        """(the run's figure, its batches' or runs' figures)"""
         if name == "getppid":
             return self.loop_workload(name, "getppid")
         if name == "open_plain":
@@ -550,6 +563,7 @@ class Suite:
         names = [w[0] for w in WORKLOADS if w[0] not in self.skips]
         conditions = [c for c in CONDITIONS if not (c in ("peer", "floor") and c in self.skips)]
         samples = {n: {c: [] for c in conditions} for n in names}
+        batches = {n: {c: [] for c in conditions} for n in names}
         agent_cpu = []
         if not names:
             return {w[0]: {"label": w[1], "skipped": self.skips[w[0]]} for w in WORKLOADS}, {}
@@ -583,7 +597,9 @@ class Suite:
                     for n in names:
                         if harness:
                             wait_idle(harness.proc.pid)
-                        samples[n][cond].append(self.measure(n))
+                        figure, parts = self.measure(n)
+                        samples[n][cond].append(figure)
+                        batches[n][cond].extend(parts)
                     if cond == "agent":
                         agent_cpu.append(harness.cpu_share())
                 finally:
@@ -608,19 +624,26 @@ class Suite:
                 res[c] = summary(samples[name][c])
             base = res["none"]["median"]
             res["ratio"] = res["agent"]["median"] / base
-            # Each condition's best round against the other's: this VM has slow phases lasting seconds to minutes,
-            # with or without the agent, and a median taking four of a condition's seven rounds from a slow phase
-            # reads it as cost.
+            # The fast phase's figure of each condition (FAST_PERCENTILE) and their ratio, which the verdict uses.
+            q = FAST_PERCENTILE if better == "lower" else 100 - FAST_PERCENTILE
+            fast = {c: percentile(batches[name][c], q) for c in conditions}
+            res["fast"] = fast
+            res["fast_batches"] = {c: len(batches[name][c]) for c in conditions}
+            res["fast_ratio"] = fast["agent"] / fast["none"]
+            met = (lambda r: r <= target) if better == "lower" else (lambda r: r >= target)
+            res["met"] = met(res["fast_ratio"])
+            res["median_met"] = met(res["ratio"])
+            # Each condition's best round against the other's, and the paired per-round ratios.
             best = min if better == "lower" else max
             res["best_ratio"] = best(samples[name]["agent"]) / best(samples[name]["none"])
-            res["met"] = res["ratio"] <= target if better == "lower" else res["ratio"] >= target
-            # Paired per-round ratios show whether the medians' ratio is stable or noise.
             res["round_ratios"] = [a / b for a, b in zip(samples[name]["agent"], samples[name]["none"])]
             if "peer" in conditions:
                 res["peer_ratio"] = res["peer"]["median"] / base
+                res["peer_fast_ratio"] = fast["peer"] / fast["none"]
             if "floor" in conditions:
                 res["floor_ratio"] = res["floor"]["median"] / base
                 res["floor_best_ratio"] = best(samples[name]["floor"]) / best(samples[name]["none"])
+                res["floor_fast_ratio"] = fast["floor"] / fast["none"]
             results[name] = res
         cpu = [c for c in agent_cpu if c is not None]
         return results, {"agent_cpu_share_median": statistics.median(cpu) if cpu else None, "agent_lost": lost}
@@ -1017,8 +1040,10 @@ def print_table(report):
     fams = report.get("hook_families") or {}
     print("hook families: " + (", ".join(f"{k} ({v})" for k, v in fams.items()) or "unknown (agent never started)"))
     print()
+    print(f"fast: each condition's {FAST_PERCENTILE}th percentile (a throughput's {100 - FAST_PERCENTILE}th) of all "
+          "its batches over all rounds, the figure the verdict compares; median: the rounds' medians")
     hdr = f"{'workload':<36} {'unit':<6} {'without [min-max]':<26} {'with agent [min-max]':<26} " \
-          f"{'ratio':>6} {'best':>5} {'target':>7} {'met':<4} {'bpftrace':>10} {'ratio':>6} {'floor':>6} {'best':>5}"
+          f"{'fast':>6} {'median':>6} {'target':>7} {'met':<4} {'bpftrace':>10} {'fast':>6} {'floor':>6}"
     print(hdr)
     print("-" * len(hdr))
     for name, label, unit, better, target in WORKLOADS:
@@ -1029,12 +1054,11 @@ def print_table(report):
         span = lambda s: f"{fmt(s['median'], unit)} [{fmt(s['min'], unit)}-{fmt(s['max'], unit)}]"
         tgt = ("<=" if better == "lower" else ">=") + f"{target:.2f}"
         peer = w.get("peer")
-        peer_ratio = f"{w['peer_ratio']:.2f}" if peer else "-"
-        floor_ratio = f"{w['floor_ratio']:.2f}" if "floor_ratio" in w else "-"
-        floor_best = f"{w['floor_best_ratio']:.2f}" if "floor_best_ratio" in w else "-"
-        print(f"{label:<36} {unit:<6} {span(w['none']):<26} {span(w['agent']):<26} {w['ratio']:>6.2f} "
-              f"{w['best_ratio']:>5.2f} {tgt:>7} {'yes' if w['met'] else 'NO':<4} "
-              f"{fmt(peer['median'], unit) if peer else '-':>10} {peer_ratio:>6} {floor_ratio:>6} {floor_best:>5}")
+        peer_ratio = f"{w['peer_fast_ratio']:.2f}" if peer else "-"
+        floor_ratio = f"{w['floor_fast_ratio']:.2f}" if "floor_fast_ratio" in w else "-"
+        print(f"{label:<36} {unit:<6} {span(w['none']):<26} {span(w['agent']):<26} {w['fast_ratio']:>6.2f} "
+              f"{w['ratio']:>6.2f} {tgt:>7} {'yes' if w['met'] else 'NO':<4} "
+              f"{fmt(peer['median'], unit) if peer else '-':>10} {peer_ratio:>6} {floor_ratio:>6}")
     a = report.get("agent_during_overhead", {})
     if a.get("agent_cpu_share_median") is not None:
         lost = a.get("agent_lost")

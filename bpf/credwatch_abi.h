@@ -237,8 +237,8 @@ struct cw_inode_key {
 };
 
 /*
- * The kernel's repeat windows (lib/repeats.h): identical events of one process within one window (boot time divided
- * by the window's length) are counted in a map instead of each sending a record. Whose they are: everything the
+ * The kernel's repeat windows (lib/repeats.h): identical events of one process within one window (boot time, to
+ * within a tick, divided by the window's length) are counted in a map instead of each sending a record. Whose they are: everything the
  * agent's own repeat folding compares, so another program (exec), process (pid reuse), user or workload is another
  * key.
  */
@@ -273,7 +273,7 @@ struct cw_connect_repeat_key {
 /* Value of both repeat maps. */
 struct cw_repeat_value {
 	__u64 first_ns; /* cw_header.ts_ns of the record that opened the window */
-	__u64 last_ns;  /* boot time of the newest repeat */
+	__u64 last_ns;  /* boot time of the newest repeat, to within a tick (cw_tick_boot_ns) */
 	__u64 count;    /* events counted here instead of sent: repeats of that record */
 	__u64 sent_ns;  /* the newest record of the window's events sent: the first, or a connect after a secret read */
 };

@@ -140,6 +140,7 @@ static __always_inline int cw_on_open_exit(long ret, __u16 syscall, const struct
 	struct cw_inode_key key = {};
 	struct cw_open_repeat_key rk = {};
 	int foldable = 0;
+	__u64 now = 0;
 	struct file *file = NULL;
 	__u32 catalog_id = 0;
 	__u8 match;
@@ -170,14 +171,14 @@ static __always_inline int cw_on_open_exit(long ret, __u16 syscall, const struct
 			catalog_id = known->catalog_id;
 			/* Only read-only inode matches fold: a name match is a candidate the agent has yet to classify, and
 			 * a write (or a truncation, which O_RDONLY allows) may change the content. */
-			if ((args->flags & (CW_O_ACCMODE | CW_O_TRUNC)) == 0 && cw_repeat_owner(&rk.owner, task)) {
+			if ((args->flags & (CW_O_ACCMODE | CW_O_TRUNC)) == 0 && cw_repeat_owner(&rk.owner, task, &now)) {
 				struct cw_repeat_value *v;
 
 				rk.dev = key.dev;
 				rk.ino = key.ino;
 				v = bpf_map_lookup_elem(&open_repeats, &rk);
 				if (v) {
-					cw_count_repeat(v);
+					cw_count_repeat(v, now);
 					return 0;
 				}
 				foldable = 1;
@@ -186,6 +187,9 @@ static __always_inline int cw_on_open_exit(long ret, __u16 syscall, const struct
 #ifdef CW_FILE_BTF
 			struct dentry *dentry = f->f_path.dentry;
 			struct dentry *dir = dentry->d_parent;
+
+			if (!cw_dentry_may_match(dentry, dir))
+				return 0;
 #else
 			struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
 			struct dentry *dir = BPF_CORE_READ(dentry, d_parent);

@@ -24,7 +24,7 @@ int cw_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct cw_connect_repeat_key rk = {};
 	struct cw_repeat_value *after_read = NULL;
-	__u64 checked_ns = 0;
+	__u64 checked_ns = 0, seen_ns = 0;
 	struct pt_regs *regs;
 	const void *uaddr;
 	union {
@@ -39,10 +39,11 @@ int cw_exit_connect(struct trace_event_raw_sys_exit *ctx)
 
 	if (cw_is_agent())
 		return 0;
+	/* The registers as a BTF pointer: the arguments are plain (fault-safe) loads, not a helper call each. */
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
-	uaddr = (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs);
-	addrlen = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	fd = PT_REGS_PARM1_SYSCALL(regs);
+	uaddr = (const void *)PT_REGS_PARM2_SYSCALL(regs);
+	addrlen = PT_REGS_PARM3_SYSCALL(regs);
 	__builtin_memset(&sa, 0, sizeof(sa));
 	/* One read of the address, no longer than the caller said it is (a legal 24-byte sockaddr_in6 may end a
 	 * page). Read back through volatile, so the verifier sees the bound checked here. */
@@ -71,17 +72,18 @@ int cw_exit_connect(struct trace_event_raw_sys_exit *ctx)
 		rk.port = bpf_ntohs(sa.sin6.sin6_port);
 		__builtin_memcpy(rk.addr, &sa.sin6.sin6_addr, 16);
 	}
-	if (family != CW_AF_UNIX && cw_repeat_owner(&rk.owner, task)) {
+	if (family != CW_AF_UNIX && cw_repeat_owner(&rk.owner, task, &seen_ns)) {
 		struct cw_repeat_value *v = bpf_map_lookup_elem(&connect_repeats, &rk);
-
-		checked_ns = bpf_ktime_get_boot_ns();
 
 		/* A secret read since this window last sent a record: this connect is sent, so that the agent sees the
 		 * read and a connect after it in order. Those after it fold again until the next read. */
 		if (v && !cw_secret_read_since(rk.owner.cgroup_id, v->sent_ns)) {
-			cw_count_repeat(v);
+			cw_count_repeat(v, seen_ns);
 			return 0;
 		}
+		/* Sending: the precise time, before this program's reservation, as cw_secret_read_since needs (a tick's
+		 * time would count the reads of that tick before it as after it, and send every connect after them). */
+		checked_ns = bpf_ktime_get_boot_ns();
 		foldable = !v;
 		after_read = v;
 	}

@@ -54,6 +54,42 @@ static __always_inline int cw_pair_allowed(const __u64 *bits, __u32 pair)
 	return (bits[pair >> 6] >> (pair & 63)) & 1;
 }
 
+#ifdef CW_FILE_BTF
+/* Byte i (below 16) of a name whose first 16 bytes are lo and hi, little-endian. */
+static __always_inline __u32 cw_name_byte(__u64 lo, __u64 hi, __u32 i)
+{
+	return (i < 8 ? lo >> (8 * i) : hi >> (8 * (i - 8))) & 0xff;
+}
+
+/*
+ * The first stage of cw_name_is_candidate (its byte-pair test) on an opened file's dentry, with plain loads and one
+ * read for a name of up to 16 bytes (inline in the dentry) instead of a read of its name and two of its pairs: this
+ * runs for nearly every open on the node, and rejects nearly all of them. True when cw_name_is_candidate may match.
+ */
+static __always_inline int cw_dentry_may_match(struct dentry *dentry, struct dentry *dir)
+{
+	__u32 zero = 0, len = dentry->d_name.len, head, tail;
+	struct cw_file_filter *filter = bpf_map_lookup_elem(&file_filter, &zero);
+	__u64 w[2];
+
+	if (!filter || len == 0)
+		return 0;
+	if (len <= 16 && bpf_probe_read_kernel(w, sizeof(w), dentry->d_name.name) == 0) {
+		head = len >= 2 ? w[0] & 0xffff : w[0] & 0xff;
+		tail = len >= 2 ? cw_name_byte(w[0], w[1], len - 2) | cw_name_byte(w[0], w[1], len - 1) << 8
+				: (w[0] & 0xff) << 8;
+	} else {
+		head = cw_name_pair((const char *)dentry->d_name.name, len, 0, 0);
+		tail = cw_name_pair((const char *)dentry->d_name.name, len, 1, 0);
+	}
+	if (cw_pair_allowed(filter->heads, head) || cw_pair_allowed(filter->tails, tail))
+		return 1;
+	len = dir->d_name.len;
+	return filter->use_parent && len > 0 &&
+	       cw_pair_allowed(filter->parents, cw_name_pair((const char *)dir->d_name.name, len, 0, 0));
+}
+#endif
+
 /*
  * name: the file's name, len bytes; parent: its directory's name, parent_len bytes; both in kernel
  * memory, or in user memory when user is set. Returns the matching selector's catalog id, or 0. A global function taking plain addresses, so that the
