@@ -1,5 +1,9 @@
-// Benchmark driver: time from an open of a secret file to its event row in the agent's database.
+// Benchmark driver: time from an open of a secret file to its event row in the agent's database; or connects to new
+// loopback destinations, each timed, for the suite to time the alert webhook each one causes.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -23,7 +27,11 @@ constexpr const char *kUsage =
     "usage: credwatch_bench_latency --db FILE --path SECRET [--samples N] [--gap-ms MS] [--timeout-ms MS]\n"
     "Opens SECRET N times (default 200), MS apart on average (default 20), each time from a new process (one\n"
     "process's identical opens within the agent's repeat window fold into one row), and polls the agent's\n"
-    "database every 0.5 ms until the file_open row appears. Prints one JSON line with every latency in ms.\n";
+    "database every 0.5 ms until the file_open row appears. Prints one JSON line with every latency in ms.\n"
+    "   or: credwatch_bench_latency --connect-ports FIRST [--samples N] [--gap-ms MS]\n"
+    "Connects to 127.0.0.1 port FIRST, FIRST+1, ... (each a destination it has not used, so each a new alert under\n"
+    "an egress policy), MS apart on average, and prints one JSON line with each port and the wall time (ns) just\n"
+    "before its connect.\n";
 
 int64_t wall_ns() {
   timespec ts{};
@@ -55,11 +63,37 @@ void sleep_ns(int64_t ns) {
   nanosleep(&ts, nullptr);
 }
 
+// One connect to each of samples new loopback ports from first; whether it is refused does not matter.
+int run_connects(long first, long samples, long gap_ms) {
+  if (first + samples > 65536) fail("--connect-ports " + std::to_string(first) + " leaves too few ports");
+  std::mt19937 rng(12345);
+  std::uniform_int_distribution<long> jitter(gap_ms / 2, gap_ms + gap_ms / 2);
+  std::vector<std::pair<long, int64_t>> connects;
+  for (long s = 0; s < samples; ++s) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) fail(std::string("socket: ") + strerror(errno));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(first + s));
+    int64_t before = wall_ns();
+    connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr));
+    close(fd);
+    connects.emplace_back(first + s, before);
+    sleep_ns(std::max<long>(jitter(rng), 2) * 1'000'000);
+  }
+  printf("{\"connects\":[");
+  for (size_t i = 0; i < connects.size(); ++i)
+    printf("%s[%ld,%lld]", i ? "," : "", connects[i].first, static_cast<long long>(connects[i].second));
+  printf("]}\n");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
   std::string db_path, path;
-  long samples = 200, gap_ms = 20, timeout_ms = 5000;
+  long samples = 200, gap_ms = 20, timeout_ms = 5000, connect_first = 0;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (i + 1 >= argc) {
@@ -76,11 +110,14 @@ int main(int argc, char **argv) {
       gap_ms = parse_count("--gap-ms", argv[++i]);
     } else if (arg == "--timeout-ms") {
       timeout_ms = parse_count("--timeout-ms", argv[++i]);
+    } else if (arg == "--connect-ports") {
+      connect_first = parse_count("--connect-ports", argv[++i]);
     } else {
       fprintf(stderr, "credwatch_bench_latency: unknown argument '%s'\n%s", argv[i], kUsage);
       return 2;
     }
   }
+  if (connect_first) return run_connects(connect_first, samples, gap_ms);
   if (db_path.empty() || path.empty()) {
     fputs(kUsage, stderr);
     return 2;

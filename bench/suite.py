@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """credwatch benchmark suite: workload cost without the agent, with it, under a bpftrace peer and at the floor (empty
 programs on the agent's syscall hooks), interleaved over
-several rounds; the agent's capacity (zero-loss rate, open-to-row latency); the decode microbenchmark.
+several rounds; the agent's capacity (zero-loss rate, open-to-row and connect-to-webhook latency); the decode
+microbenchmark.
 
 Run through bench/run.sh (it builds the binaries and checks for root); see bench/README.md.
 """
 
 import argparse
+import base64
 import datetime
+import http.server
 import json
 import os
 import platform
@@ -20,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -87,7 +91,7 @@ PLANS = {
         "exec_runs": 60,
         "bash_runs": 40,
         "redis_requests": 10_000,
-        "storm_rates": [20_000, 50_000, 200_000],
+        "storm_rates": [20_000, 50_000, 250_000],  # above the target: a paced step reaches 99.99% of its rate
         "storm_seconds": 4,
         "latency_samples": 60,
         "decode_min_time": 0.2,
@@ -317,8 +321,8 @@ def foreign_tracers(own_pids):
 class Agent:
     """One run of `credwatch agent` on a database, started and stopped by the suite."""
 
-    def __init__(self, binary, db, log_path):
-        self.binary, self.db, self.log_path = binary, db, log_path
+    def __init__(self, binary, db, log_path, extra_args=()):
+        self.binary, self.db, self.log_path, self.extra_args = binary, db, log_path, list(extra_args)
         self.proc = None
         self.logf = None
         self.families = {}
@@ -326,8 +330,9 @@ class Agent:
     def start(self):
         self.logf = open(self.log_path, "ab")
         offset = self.logf.tell()  # the log is shared by every round: read only this run's lines
-        self.proc = subprocess.Popen([self.binary, "agent", "--db", self.db, "--feed", "off"], stdin=subprocess.DEVNULL,
-                                     stdout=self.logf, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen([self.binary, "agent", "--db", self.db, "--feed", "off", *self.extra_args],
+                                     stdin=subprocess.DEVNULL, stdout=self.logf, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
         text = wait_for_text(self.log_path, r"recording to", self.proc, "credwatch agent", 120, offset)
         # "probe family files: attached 4 program(s)" (JSON or human log lines)
         for m in re.finditer(r"probe family (\w+): ([^\"\n]*)", text):
@@ -347,6 +352,43 @@ class Agent:
         stop_process(self.proc, "credwatch agent")
         if self.logf:
             self.logf.close()
+
+
+class WebhookReceiver:
+    """Alert webhooks on loopback: when each arrived (wall clock, ns), by the destination its alert names."""
+
+    def __init__(self):
+        arrivals, lock = {}, threading.Lock()
+        self.arrivals, self.lock = arrivals, lock
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                now = time.time_ns()
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(204)
+                self.end_headers()
+                try:
+                    destination = json.loads(body)["alert"]["details"]["destination"]
+                except (ValueError, KeyError, TypeError):
+                    return
+                with lock:
+                    arrivals.setdefault(destination, now)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def arrived(self, destination):
+        with self.lock:
+            return self.arrivals.get(destination)
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class Peer:
@@ -725,10 +767,66 @@ class Suite:
         finally:
             con.close()
 
+    # The latency driver's connects, from this port up: loopback ports nothing here listens on are refused, which is
+    # still a connect to a new destination.
+    WEBHOOK_FIRST_PORT = 47000
+
+    def webhook_latency(self):
+        """From a connect that an egress policy does not allow to the signed alert webhook it causes, received on
+        loopback: detection, the alert's row, the outbox and the HTTP delivery. Each connect goes to a port not used
+        before, so each is a new alert (alerts fold by identity and destination)."""
+        receiver = WebhookReceiver()
+        key = self.workdir / "webhook-signing-key"
+        key.write_text("whsec_" + base64.b64encode(os.urandom(32)).decode() + "\n")
+        key.chmod(0o600)
+        config = self.workdir / "webhook-config.yaml"
+        config.write_text(f"""webhooks:
+  sinks:
+    - name: bench
+      url: http://127.0.0.1:{receiver.port}/hooks/credwatch
+      format: credwatch
+      signingSecretFile: {key}
+      filter: {{rules: [policy.egress_not_allowed]}}
+""")
+        policy = self.workdir / "webhook-policy.yaml"
+        policy.write_text(f"""apiVersion: credwatch.io/v1alpha1
+kind: CredentialPolicy
+metadata: {{name: bench-egress}}
+spec:
+  selector: {{identities: ["spiffe://cluster.local/node/*/host/uid/*/{self.latency.name}"]}}
+  egress:
+    allow: [{{cidr: 10.0.0.0/8}}]
+    action: alert
+""")
+        agent = Agent(str(self.credwatch), str(self.workdir / "webhook.db"), str(self.workdir / "agent-webhook.log"),
+                      ["--config", str(config), "--policy", str(policy)])
+        try:
+            agent.start()
+            wait_idle(agent.proc.pid)
+            log("latency: connect -> alert webhook")
+            run = run_json([str(self.latency), "--connect-ports", str(self.WEBHOOK_FIRST_PORT), "--samples",
+                            str(self.plan["latency_samples"]), "--gap-ms", "20"], timeout=600)
+            timeout_s = 5.0
+            deadline = time.monotonic() + timeout_s
+            pending = [(f"127.0.0.1:{port}", t) for port, t in run["connects"]]
+            while time.monotonic() < deadline and any(receiver.arrived(d) is None for d, _ in pending):
+                time.sleep(0.05)
+            ms = [(receiver.arrived(d) - t) / 1e6 for d, t in pending if receiver.arrived(d) is not None]
+        finally:
+            agent.stop()
+            receiver.stop()
+        timeouts = len(pending) - len(ms)
+        out = {"samples": len(pending), "timeouts": timeouts, "timeout_ms": timeout_s * 1000,
+               "p50_ms": percentile(ms, 50) if ms else None, "p99_ms": percentile(ms, 99) if ms else None,
+               "max_ms": max(ms) if ms else None, "target_p99_ms": LATENCY_TARGET_P99_MS}
+        out["met"] = bool(ms) and out["p99_ms"] <= LATENCY_TARGET_P99_MS and timeouts <= 0.01 * len(pending)
+        return out
+
     def capacity(self):
         out = {}
         if "capacity" in self.skips:
             return {"skipped": self.skips["capacity"]}
+        out["webhook_latency"] = self.webhook_latency()
         db = str(self.workdir / "capacity.db")
         agent = Agent(str(self.credwatch), db, str(self.workdir / "agent-capacity.log"))
         agent.start()
@@ -1086,6 +1184,13 @@ def print_table(report):
                   f"   met: {'yes' if lat['met'] else 'NO'}")
         else:
             print(f"  open -> event row: no event arrived ({lat['timeouts']} timeouts)   met: NO")
+        hook = cap.get("webhook_latency")
+        if hook and hook["p99_ms"] is not None:
+            print(f"  connect -> alert webhook: p50 {hook['p50_ms']:.1f} ms, p99 {hook['p99_ms']:.1f} ms, max "
+                  f"{hook['max_ms']:.1f} ms ({hook['samples']} samples, {hook['timeouts']} timed out)   target p99 <= "
+                  f"{hook['target_p99_ms']:.0f} ms   met: {'yes' if hook['met'] else 'NO'}")
+        elif hook:
+            print(f"  connect -> alert webhook: no webhook arrived ({hook['timeouts']} timeouts)   met: NO")
         t = cap["throughput"]
         print(f"  secret-open storm ({t['processes']} processes, {t['seconds_per_step']} s per step):")
         for s in t["steps"]:
