@@ -571,7 +571,9 @@ int main(int argc, char **argv) {
                "detect -> store"};
   Options opt;
   app.add_option("--events", opt.events, "Records to feed and measure")->capture_default_str();
-  app.add_option("--warmup", opt.warmup, "Records to feed first, unmeasured (20 per identity: each seen once)")
+  app.add_option("--warmup", opt.warmup,
+                 "Records to feed first, unmeasured (20 per identity: each seen once); the store's row counts and "
+                 "sizes include them")
       ->capture_default_str();
   app.add_option("--identities", opt.identities, "Workload identities (one pod each)")->capture_default_str()
       ->check(CLI::Range(1u, 1'000'000u));

@@ -671,6 +671,7 @@ class Suite:
             fast = {c: percentile(batches[name][c], q) for c in conditions}
             res["fast"] = fast
             res["fast_batches"] = {c: len(batches[name][c]) for c in conditions}
+            res["batches"] = batches[name]
             res["fast_ratio"] = fast["agent"] / fast["none"]
             met = (lambda r: r <= target) if better == "lower" else (lambda r: r >= target)
             res["met"] = met(res["fast_ratio"])
@@ -774,7 +775,9 @@ class Suite:
     def webhook_latency(self):
         """From a connect that an egress policy does not allow to the signed alert webhook it causes, received on
         loopback: detection, the alert's row, the outbox and the HTTP delivery. Each connect goes to a port not used
-        before, so each is a new alert (alerts fold by identity and destination)."""
+        before, so each is a new alert (alerts fold by identity and destination). The policy selects every identity,
+        since the driver's depends on where the suite runs (a host process, a service, a container); the receiver
+        keeps only the driver's destinations."""
         receiver = WebhookReceiver()
         key = self.workdir / "webhook-signing-key"
         key.write_text("whsec_" + base64.b64encode(os.urandom(32)).decode() + "\n")
@@ -793,7 +796,7 @@ class Suite:
 kind: CredentialPolicy
 metadata: {{name: bench-egress}}
 spec:
-  selector: {{identities: ["spiffe://cluster.local/node/*/host/uid/*/{self.latency.name}"]}}
+  selector: {{identities: ["*"]}}
   egress:
     allow: [{{cidr: 10.0.0.0/8}}]
     action: alert
@@ -806,16 +809,20 @@ spec:
             log("latency: connect -> alert webhook")
             run = run_json([str(self.latency), "--connect-ports", str(self.WEBHOOK_FIRST_PORT), "--samples",
                             str(self.plan["latency_samples"]), "--gap-ms", "20"], timeout=600)
-            timeout_s = 5.0
-            deadline = time.monotonic() + timeout_s
+            timeout_s = 5.0  # per sample, from its connect, as for the event row
             pending = [(f"127.0.0.1:{port}", t) for port, t in run["connects"]]
-            while time.monotonic() < deadline and any(receiver.arrived(d) is None for d, _ in pending):
+            last_due = max(t for _, t in pending) / 1e9 + timeout_s
+            while time.time() < last_due and any(receiver.arrived(d) is None for d, _ in pending):
                 time.sleep(0.05)
             ms = [(receiver.arrived(d) - t) / 1e6 for d, t in pending if receiver.arrived(d) is not None]
+            ms = [m for m in ms if m <= timeout_s * 1000]
         finally:
             agent.stop()
             receiver.stop()
         timeouts = len(pending) - len(ms)
+        if not ms:
+            self.notes.append("no alert webhook arrived in the connect -> webhook latency run: see agent-webhook.log "
+                              "in the work dir (--keep) for the policy, the sink and the deliveries")
         out = {"samples": len(pending), "timeouts": timeouts, "timeout_ms": timeout_s * 1000,
                "p50_ms": percentile(ms, 50) if ms else None, "p99_ms": percentile(ms, 99) if ms else None,
                "max_ms": max(ms) if ms else None, "target_p99_ms": LATENCY_TARGET_P99_MS}
@@ -1148,9 +1155,10 @@ def print_table(report):
     print("hook families: " + (", ".join(f"{k} ({v})" for k, v in fams.items()) or "unknown (agent never started)"))
     print()
     print(f"fast: each condition's {FAST_PERCENTILE}th percentile (a throughput's {100 - FAST_PERCENTILE}th) of all "
-          "its batches over all rounds, the figure the verdict compares; median: the rounds' medians")
+          "its batches over all rounds, the figure 'met' reads; median: the rounds' medians, which also carry the "
+          "intermittent costs the fast figure leaves out ('med' says whether they meet the target)")
     hdr = f"{'workload':<36} {'unit':<6} {'without [min-max]':<26} {'with agent [min-max]':<26} " \
-          f"{'fast':>6} {'median':>6} {'target':>7} {'met':<4} {'bpftrace':>10} {'fast':>6} {'floor':>6}"
+          f"{'fast':>6} {'median':>6} {'target':>7} {'met':<4} {'med':<4} {'bpftrace':>10} {'fast':>6} {'floor':>6}"
     print(hdr)
     print("-" * len(hdr))
     for name, label, unit, better, target in WORKLOADS:
@@ -1164,7 +1172,7 @@ def print_table(report):
         peer_ratio = f"{w['peer_fast_ratio']:.2f}" if peer else "-"
         floor_ratio = f"{w['floor_fast_ratio']:.2f}" if "floor_fast_ratio" in w else "-"
         print(f"{label:<36} {unit:<6} {span(w['none']):<26} {span(w['agent']):<26} {w['fast_ratio']:>6.2f} "
-              f"{w['ratio']:>6.2f} {tgt:>7} {'yes' if w['met'] else 'NO':<4} "
+              f"{w['ratio']:>6.2f} {tgt:>7} {'yes' if w['met'] else 'NO':<4} {'yes' if w['median_met'] else 'no':<4} "
               f"{fmt(peer['median'], unit) if peer else '-':>10} {peer_ratio:>6} {floor_ratio:>6}")
     a = report.get("agent_during_overhead", {})
     if a.get("agent_cpu_share_median") is not None:

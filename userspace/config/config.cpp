@@ -177,6 +177,9 @@ class Parser {
         fail(n, "'repeat_window': " + std::string(e.what()));
       }
       if (cfg.repeat_window_ns < 0) fail(n, "'repeat_window' must not be negative");
+      if (cfg.repeat_window_ns > 0 && cfg.repeat_window_ns < 10'000'000)
+        fail(n, "'repeat_window' must be 0 (off) or at least 10ms: the kernel reads a window's time to within a "
+                "clock tick");
       if (cfg.repeat_window_ns > 60'000'000'000LL)
         fail(n, "'repeat_window' must be at most 1m: repeats are counted on their row only when the window closes");
     }

@@ -218,9 +218,10 @@ namespace {
 template <typename Key>
 void take_windows(int fd, RepeatCount::Of of, uint64_t window_ns, uint64_t now, bool all, std::vector<RepeatCount> &out) {
   if (fd < 0) return;
-  // A program that read the clock just before its window closed may still be counting into it for a few
-  // microseconds: a closed window is taken only this long after its end, when nothing touches it any more.
-  constexpr uint64_t kSettle = 50'000'000;
+  // A program may still count into a window after it closed: its time is the tick's (bpf/lib/repeats.h), which
+  // lags by a tick, more when the timer interrupt that advances the tick count is late (a stalled vCPU). A closed
+  // window is taken only this long after its end, when nothing touches it any more.
+  constexpr uint64_t kSettle = 250'000'000;
   std::vector<Key> closed;
   Key key{}, next{};
   const void *prev = nullptr;  // NULL asks for the first key

@@ -239,6 +239,17 @@ TEST(Config, RepeatWindowDefaultsToOneSecondAndZeroRecordsEveryEvent) {
   EXPECT_EQ(parse_config("repeat_window: 1m\n", "cw.yaml").repeat_window_ns, 60'000'000'000);
 }
 
+TEST(Config, RepeatWindowShorterThanATickIsRefused) {
+  EXPECT_EQ(parse_config("repeat_window: 10ms\n", "cw.yaml").repeat_window_ns, 10'000'000);
+  try {
+    parse_config("repeat_window: 9ms\n", "cw.yaml");
+    FAIL() << "accepted 9ms";
+  } catch (const ConfigError &e) {
+    EXPECT_STREQ(e.what(), "cw.yaml:1:16: 'repeat_window' must be 0 (off) or at least 10ms: the kernel reads a "
+                           "window's time to within a clock tick");
+  }
+}
+
 TEST(Config, RepeatWindowBeyondAMinuteOrWithoutAUnitIsRefusedWithItsPosition) {
   try {
     parse_config("repeat_window: 2m\n", "cw.yaml");
