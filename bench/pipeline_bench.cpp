@@ -10,11 +10,13 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -76,6 +78,8 @@ struct Options {
   bool progress = false;
   uint64_t grow_to = 0;      // after measuring: copy the events back in time until the table holds this many
   uint32_t spread_days = 14; // over this many days
+  double prune_seconds = 0;  // after growing: insert this long without retention, then as long while it prunes
+  uint64_t prune_insert_rate = 5'000;  // events per second inserted in those phases
 };
 
 // Kubernetes pods, one per identity (namespace ns-<k % 100>, service account sa-<k>), as the kubelet would show.
@@ -317,6 +321,57 @@ nlohmann::json grow_events(Database &db, uint64_t target, uint32_t spread_days, 
           {"db_bytes", file_size(db.path()) + file_size(db.path() + "-wal")}};
 }
 
+// Inserts at a steady rate for a while with retention off, then as long with it on and the grown store's oldest half
+// day due, as the agent's writer prunes between its batches: the batches' commit times, the longest prune step and
+// the inserts dropped show whether pruning stalls writes.
+nlohmann::json writes_while_pruning(Database &db, uint32_t spread_days, double seconds, uint64_t rate) {
+  constexpr int64_t kDayNs = 86'400'000'000'000LL;
+  auto phase = [&](bool prune) {
+    std::mutex mutex;
+    std::vector<int64_t> commits;
+    EventWriter writer(db, 1, 1'000'000, [&](size_t, int64_t commit_ns) {
+      std::lock_guard lock(mutex);
+      commits.push_back(commit_ns);
+    });
+    if (prune) writer.set_retention({.retention_ns = static_cast<int64_t>(spread_days) * kDayNs - kDayNs / 2});
+    Event ev;
+    ev.kind = EventKind::Exec;
+    ev.process.pid = ev.process.tgid = 4242;
+    ev.process.comm = "bench";
+    ev.identity = "spiffe://cluster.local/ns/bench/sa/writer";
+    auto start = std::chrono::steady_clock::now();
+    uint64_t inserted = 0;
+    for (double elapsed = 0; elapsed < seconds;
+         elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()) {
+      for (auto due = static_cast<uint64_t>(elapsed * static_cast<double>(rate)); inserted < due; ++inserted) {
+        ev.time_ns = wall_now_ns();
+        writer.submit(ev);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    writer.flush();
+    WriterStats stats = writer.stats();
+    writer.stop();
+    std::sort(commits.begin(), commits.end());
+    auto ms_at = [&](double q) {
+      return commits.empty() ? 0.0 : static_cast<double>(commits[static_cast<size_t>(q * (commits.size() - 1))]) / 1e6;
+    };
+    return nlohmann::json{{"inserted", inserted},
+                          {"written", stats.events_written},
+                          {"dropped", stats.dropped},
+                          {"batches", commits.size()},
+                          {"commit_p50_ms", ms_at(0.5)},
+                          {"commit_p99_ms", ms_at(0.99)},
+                          {"commit_max_ms", ms_at(1.0)},
+                          {"pruned_rows", stats.pruned.total()},
+                          {"prune_steps", stats.prune_steps},
+                          {"max_prune_step_ms", static_cast<double>(stats.max_prune_ns) / 1e6}};
+  };
+  nlohmann::json without = phase(false);
+  nlohmann::json with = phase(true);
+  return {{"seconds", seconds}, {"insert_rate", rate}, {"without_retention", without}, {"with_retention", with}};
+}
+
 int run(const Options &opt) {
   fs::path work = opt.workdir.empty() ? fs::temp_directory_path() / ("credwatch-pipeline-bench-" + std::to_string(getpid()))
                                       : fs::path(opt.workdir);
@@ -510,6 +565,9 @@ int run(const Options &opt) {
   if (opt.store_floor && events_stored > 0) floor = store_floor(db, (work / "floor.db").string());
   nlohmann::json grown = nullptr;
   if (opt.grow_to > events_stored && events_stored > 0) grown = grow_events(db, opt.grow_to, opt.spread_days, opt.progress);
+  nlohmann::json pruning = nullptr;
+  if (opt.prune_seconds > 0 && !grown.is_null())
+    pruning = writes_while_pruning(db, opt.spread_days, opt.prune_seconds, opt.prune_insert_rate);
 
   const auto &c = pipeline.counters();
   nlohmann::json out = {
@@ -529,6 +587,7 @@ int run(const Options &opt) {
       {"feed_rate", opt.feed_rate},
       {"mix", opt.mix},
       {"store_floor", floor},
+      {"writes_while_pruning", pruning},
       {"folded", folded},
       {"folded_share", records ? static_cast<double>(folded) / static_cast<double>(records) : 0.0},
       {"pipeline_cpu_s", feeder_cpu},
@@ -603,6 +662,12 @@ int main(int argc, char **argv) {
   app.add_flag("--keep", opt.keep, "Keep the temporary directory");
   app.add_flag("--progress", opt.progress, "Progress on stderr");
   app.add_option("--grow-to", opt.grow_to, "After measuring, copy the events back in time up to this many (for queries)");
+  app.add_option("--prune-seconds", opt.prune_seconds,
+                 "After growing: insert this long, then as long while retention prunes the oldest half day")
+      ->capture_default_str();
+  app.add_option("--prune-insert-rate", opt.prune_insert_rate, "Events per second inserted while measuring pruning")
+      ->capture_default_str()
+      ->check(CLI::Range(1ull, 1'000'000ull));
   app.add_option("--spread-days", opt.spread_days, "Days the grown store spans")->capture_default_str()
       ->check(CLI::Range(1u, 3650u));
   CLI11_PARSE(app, argc, argv);

@@ -77,6 +77,8 @@ PLANS = {
                      "grow_to": 10_000_000, "feed_rate": 50_000},
         # A busy node's steady state: a thousand workload processes using their credentials over and over.
         "pipeline_steady": {"events": 1_000_000, "identities": 1_000, "shared_files": 10, "files_per_identity": 10},
+        # On the grown store: inserts at 5,000/s with retention off, then as long while the writer prunes.
+        "prune_seconds": 10,
         "scale_events": 30_000,
         "scale": {"identities": [10, 100, 1_000, 10_000], "catalog_entries": [0, 100, 1_000, 10_000],
                   "policies": [1, 10, 100, 1_000]},
@@ -98,6 +100,7 @@ PLANS = {
         "pipeline": {"events": 100_000, "identities": 1_000, "shared_files": 10, "files_per_identity": 10,
                      "grow_to": 1_000_000, "feed_rate": 50_000},
         "pipeline_steady": {"events": 300_000, "identities": 1_000, "shared_files": 10, "files_per_identity": 10},
+        "prune_seconds": 4,
         "scale_events": 20_000,
         "scale": {"identities": [10, 1_000], "catalog_entries": [0, 1_000], "policies": [1, 100]},
         "query_runs": 3,
@@ -1004,7 +1007,7 @@ spec:
         log(f"pipeline: cold, each record a row (repeat window 0), the store's floor, then the store grown to "
             f"{grow_to:,} events")
         distinct = self.run_pipeline(workdir=work / "distinct", progress=True, repeat_window_ms=0, grow_to=grow_to,
-                                     store_floor=True, **sizes)
+                                     store_floor=True, prune_seconds=self.plan["prune_seconds"], **sizes)
         out["run_steady"] = steady
         out["run"] = run
         out["run_distinct"] = distinct
@@ -1033,6 +1036,7 @@ spec:
                            "bytes_per_record_default": run["db_bytes"] / run["records"],
                            "grown": distinct["grown"]}
 
+        out["writes_while_pruning"] = distinct.get("writes_while_pruning")
         db = Path(distinct["db"])
         if distinct["grown"]:
             log("queries on the grown store")
@@ -1288,6 +1292,13 @@ def print_pipeline(p):
         scans = f"   full scans: {'; '.join(q['full_scans'])}" if q["full_scans"] else "   no full scans"
         print(f"  {q['command'][:70]:<70} {q['median_ms']:>7.1f} ms   target <= {q['target_ms']} ms   "
               f"met: {'yes' if q['met'] else 'NO'}{scans}")
+    wp = p.get("writes_while_pruning")
+    if wp:
+        a, b = wp["without_retention"], wp["with_retention"]
+        print(f"  writes while the agent's writer prunes ({wp['insert_rate']:,} events/s, {wp['seconds']:.0f} s each): "
+              f"batch commit p99 {a['commit_p99_ms']:.1f} ms without retention, {b['commit_p99_ms']:.1f} ms while "
+              f"pruning {b['pruned_rows']:,} rows in {b['prune_steps']} steps (longest {b['max_prune_step_ms']:.1f} ms, "
+              f"the longest an insert waited for it); dropped {a['dropped']} / {b['dropped']}")
     ret = p.get("retention")
     if ret and "skipped" not in ret:
         res = ret["result"]

@@ -245,6 +245,7 @@ void EventWriter::prune_step(std::unique_ptr<RetentionPruner> &pruner) {
     stats_.pruned += step.deleted;
     ++stats_.prune_steps;
     stats_.last_prune_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now - started).count();
+    stats_.max_prune_ns = std::max(stats_.max_prune_ns, stats_.last_prune_ns);
   }
   if (!retention_changed_) {  // a new setting scheduled its own first step
     auto pause = std::chrono::nanoseconds(step.more ? r.busy_interval_ns : r.idle_interval_ns);

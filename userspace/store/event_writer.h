@@ -77,6 +77,7 @@ struct WriterStats {
   uint64_t prune_steps = 0;
   uint64_t prune_errors = 0;     // steps that failed (logged); retried after the idle interval
   int64_t last_prune_ns = 0;     // time the last step took
+  int64_t max_prune_ns = 0;      // the longest step: the longest an insert waited for pruning
 };
 
 class EventWriter {

@@ -329,6 +329,8 @@ TEST_F(RetentionTest, WriterPrunesBetweenBatchesWhileEventsArriveAndLosesNone) {
   EXPECT_EQ(stats.pruned.events, static_cast<uint64_t>(kOld));
   EXPECT_EQ(stats.pruned.sensor_stats, 50u);
   EXPECT_GE(stats.prune_steps, static_cast<uint64_t>((kOld + 50) / 500));  // bounded steps, not one big delete
+  EXPECT_GT(stats.last_prune_ns, 0);
+  EXPECT_GE(stats.max_prune_ns, stats.last_prune_ns);
   EXPECT_EQ(stats.prune_errors, 0u);
   EXPECT_EQ(stats.events_written, static_cast<uint64_t>(kNew));
   EXPECT_EQ(stats.dropped, 0u);
