@@ -53,17 +53,25 @@ FilterSql filter_sql(const EventFilter &f) {
   return out;
 }
 
-std::vector<StoredEvent> query_events(Database &db, const EventFilter &f) {
-  FilterSql where = filter_sql(f);
+std::string events_sql(const EventFilter &f, const FilterSql &where) {
   bool newest = f.limit > 0 && f.after_id == 0;
-  // Each event's instance attributes come from its workload row (one primary-key lookup per event).
+  // Each event's instance attributes come from its workload row (one primary-key lookup per event). The newest
+  // are the latest by time (then id): every time index ends in (time_ns, rowid), so SQLite walks the one it
+  // searches backwards and stops at the limit, where "by id" sorted every match first (190 ms for an identity
+  // with 100,000 events in the window).
   std::string sql =
       "SELECT e.id, e.time_ns, e.kind, e.pid, e.tgid, e.ppid, e.uid, e.gid, e.start_ns, e.comm, e.exe, e.cgroup_id, "
       "e.identity, e.path, e.dest, e.result, e.catalog, e.credential, e.details, w.attributes, e.repeats, e.last_time_ns FROM events e "
       "LEFT JOIN workloads w ON w.cgroup_id = e.cgroup_id AND w.identity = e.identity" +
-      where.where + (newest ? " ORDER BY e.id DESC" : " ORDER BY e.id ASC");
+      where.where + (newest ? " ORDER BY e.time_ns DESC, e.id DESC" : " ORDER BY e.id ASC");
   if (f.limit > 0) sql += " LIMIT " + std::to_string(f.limit);
-  auto stmt = db.prepare(sql);
+  return sql;
+}
+
+std::vector<StoredEvent> query_events(Database &db, const EventFilter &f) {
+  FilterSql where = filter_sql(f);
+  bool newest = f.limit > 0 && f.after_id == 0;
+  auto stmt = db.prepare(events_sql(f, where));
   int i = 1;
   for (const auto &b : where.binds) {
     if (auto *n = std::get_if<int64_t>(&b)) stmt.bind(i++, *n);

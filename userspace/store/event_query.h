@@ -27,7 +27,8 @@ struct EventFilter {
   size_t limit = 1000;                    // 0 = no limit
 };
 
-// Matching events in id (= time) order. With a limit and no after_id, the newest `limit` ones.
+// Matching events in id order (time order, but for rows recorded late). With a limit and no after_id, the newest
+// `limit` ones by time, in time order.
 std::vector<StoredEvent> query_events(Database &db, const EventFilter &filter);
 
 // The SQL and its bound values for a filter (exposed for tests and for EXPLAIN QUERY PLAN).
@@ -36,5 +37,7 @@ struct FilterSql {
   std::vector<std::variant<int64_t, std::string>> binds;
 };
 FilterSql filter_sql(const EventFilter &filter);
+// The whole query query_events runs, to be bound with filter_sql(filter).binds.
+std::string events_sql(const EventFilter &filter, const FilterSql &where);
 
 }  // namespace credwatch
