@@ -1,6 +1,7 @@
 // `credwatch events`: query the store as a table, JSON or JSON lines, optionally following new events.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -178,7 +179,9 @@ int run_events(const EventsArgs &args) {
   if (!args.follow) return 0;
 
   install_stop_handlers();
-  filter.after_id = events.empty() ? 0 : events.back().id;
+  // The newest are chosen by time, so a row recorded late may carry a larger id than the last one shown: follow
+  // from the largest id shown, not the last row's, so nothing shown comes again.
+  for (const auto &e : events) filter.after_id = std::max(filter.after_id, e.id);
   if (events.empty()) {
     // Start after whatever exists now, so follow only shows what is new.
     auto last = db.prepare("SELECT COALESCE(MAX(id), 0) FROM events");
